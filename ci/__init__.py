@@ -1,0 +1,1 @@
+"""CI package: gates, reports, promotion."""

@@ -1,0 +1,1 @@
+"""Model package: data, training, evaluation, serving."""
