@@ -64,6 +64,9 @@ lint: setup ## ruff and mypy
 test: setup checkov-env ## Run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Each concern adds its targets in its own file (terraform, k8s, serving, ...).
+-include mk/*.mk
+
 .PHONY: clean
 clean: ## Remove environments and caches (not data, models or reports)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
