@@ -1,0 +1,94 @@
+"""The model artifact and its record: saved with skops (no pickle), loaded only when its checksum matches.
+
+The record (models/model.json) is the pipeline's word on which artifact it produced; the server and the batch
+scorer refuse an artifact whose sha256 differs from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model.errors import LighthouseError
+from model.io import atomic_path, read_json, write_json
+
+ARTIFACT_NAME = "model.skops"
+RECORD_NAME = "model.json"
+#: skops refuses unknown types; these module prefixes are what a scikit-learn pipeline is made of.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+
+
+class ArtifactError(LighthouseError):
+    """The model artifact is missing, altered or of an untrusted type."""
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """What the pipeline knows about the artifact it wrote."""
+
+    sha256: str
+    estimator: str
+    features: list[str]
+    classes: dict[str, Any]
+    sklearn_version: str
+    contract_sha256: str
+    data_hash: str
+    git_sha: str
+    mlflow_run_id: str | None = None
+    mlflow_model_uri: str | None = None
+    trained_rows: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save(model: Any, model_dir: Path) -> str:
+    """Write the artifact atomically; return its sha256."""
+    import skops.io as sio
+
+    target = model_dir / ARTIFACT_NAME
+    with atomic_path(target) as tmp:
+        sio.dump(model, tmp)
+    return sha256_of(target)
+
+
+def write_record(model_dir: Path, record: ModelRecord) -> None:
+    write_json(model_dir / RECORD_NAME, asdict(record))
+
+
+def read_record(model_dir: Path) -> ModelRecord:
+    path = model_dir / RECORD_NAME
+    if not path.exists():
+        raise ArtifactError(f"{path}: model record not found (run the pipeline: `make pipeline`)")
+    try:
+        return ModelRecord(**read_json(path))
+    except (ValueError, TypeError) as exc:
+        raise ArtifactError(f"{path}: not a valid model record: {exc}") from exc
+
+
+def load_verified(model_dir: Path) -> tuple[Any, ModelRecord]:
+    """Load the artifact after checking it against its record; raise ArtifactError otherwise."""
+    import skops.io as sio
+
+    record = read_record(model_dir)
+    path = model_dir / ARTIFACT_NAME
+    if not path.exists():
+        raise ArtifactError(f"{path}: model artifact not found")
+    actual = sha256_of(path)
+    if actual != record.sha256:
+        raise ArtifactError(
+            f"{path}: sha256 {actual} does not match {model_dir / RECORD_NAME} ({record.sha256}); refusing to load"
+        )
+    untrusted = sio.get_untrusted_types(file=path)
+    rejected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if rejected:
+        raise ArtifactError(f"{path}: contains types outside the trusted set: {rejected}")
+    return sio.load(path, trusted=untrusted), record

@@ -1,0 +1,86 @@
+"""The `evaluate` stage: held-out metrics (DVC metrics) and ROC, precision-recall and calibration curves
+(DVC plots), also logged to the training run in MLflow."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
+
+from model import artifact, paths
+from model.contract import load_contract
+from model.dataset import features, labels
+from model.errors import LighthouseError
+from model.io import write_json
+from model.params import load_params
+from model.tracking import configure
+
+DECIMALS = 6  # rounding keeps metrics.json stable across platforms and readable in `dvc metrics diff`
+
+
+def compute_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
+    predicted = (proba >= threshold).astype(int)
+    values = {
+        "roc_auc": skm.roc_auc_score(y_true, proba),
+        "pr_auc": skm.average_precision_score(y_true, proba),
+        "f1": skm.f1_score(y_true, predicted, zero_division=0),
+        "precision": skm.precision_score(y_true, predicted, zero_division=0),
+        "recall": skm.recall_score(y_true, predicted, zero_division=0),
+        "accuracy": skm.accuracy_score(y_true, predicted),
+        "log_loss": skm.log_loss(y_true, proba, labels=[0, 1]),
+        "brier": skm.brier_score_loss(y_true, proba),
+    }
+    return {name: round(float(value), DECIMALS) for name, value in values.items()}
+
+
+def curves(y_true: np.ndarray, proba: np.ndarray, bins: int) -> dict[str, list[dict[str, Any]]]:
+    """Points for the three DVC plots, rounded so the files stay small and diffable."""
+    fpr, tpr, _ = skm.roc_curve(y_true, proba, drop_intermediate=True)
+    precision, recall, _ = skm.precision_recall_curve(y_true, proba, drop_intermediate=True)
+    observed, predicted = calibration_curve(y_true, proba, n_bins=bins, strategy="quantile")
+
+    def rows(**columns: np.ndarray) -> list[dict[str, Any]]:
+        keys = list(columns)
+        return [
+            {k: round(float(v), 4) for k, v in zip(keys, values, strict=True)}
+            for values in zip(*columns.values(), strict=True)
+        ]
+
+    return {
+        "roc": rows(fpr=fpr, tpr=tpr),
+        "precision_recall": rows(recall=recall, precision=precision),
+        "calibration": rows(predicted=predicted, observed=observed),
+    }
+
+
+def main() -> int:
+    try:
+        contract = load_contract(paths.CONTRACT)
+        params = load_params(paths.PARAMS)
+        model, record = artifact.load_verified(paths.MODEL_DIR)
+    except LighthouseError as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 2
+    test = pd.read_parquet(paths.TEST_SPLIT)
+    y_true = labels(test, contract)
+    proba = model.predict_proba(features(test, contract))[:, 1]
+    values = compute_metrics(y_true, proba, params.evaluate.threshold)
+    write_json(paths.METRICS, values)
+    for name, points in curves(y_true, proba, params.evaluate.calibration_bins).items():
+        write_json(paths.PLOTS / f"{name}.json", points)
+
+    if record.mlflow_run_id:
+        mlflow = configure(params.tracking.experiment)
+        with mlflow.start_run(run_id=record.mlflow_run_id):
+            mlflow.log_metrics({f"test_{k}": v for k, v in values.items()})
+            mlflow.log_artifacts(str(paths.PLOTS), artifact_path="plots")
+    print("evaluate: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Typed, frozen view of params.yaml, validated at load with errors naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from model.yaml_config import Frozen, load_model
+
+DEFAULT_PARAMS_PATH = Path("params.yaml")
+
+
+class IngestParams(Frozen):
+    loader: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    loader_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class SplitParams(Frozen):
+    test_size: float = Field(gt=0.0, lt=1.0)
+    seed: int = Field(ge=0)
+
+
+class HistGradientBoostingParams(Frozen):
+    learning_rate: float = Field(gt=0.0, le=1.0)
+    max_iter: int = Field(ge=1)
+    max_leaf_nodes: int = Field(ge=2)
+    min_samples_leaf: int = Field(ge=1)
+    l2_regularization: float = Field(ge=0.0)
+
+
+class LogisticRegressionParams(Frozen):
+    C: float = Field(gt=0.0)
+    max_iter: int = Field(ge=1)
+
+
+class TrainParams(Frozen):
+    estimator: Literal["hist_gradient_boosting", "logistic_regression"]
+    seed: int = Field(ge=0)
+    hist_gradient_boosting: HistGradientBoostingParams
+    logistic_regression: LogisticRegressionParams
+
+    def estimator_params(self) -> dict[str, Any]:
+        """The hyper-parameters of the chosen estimator only."""
+        chosen: Frozen = getattr(self, self.estimator)
+        return chosen.model_dump()
+
+
+class EvaluateParams(Frozen):
+    threshold: float = Field(gt=0.0, lt=1.0)
+    calibration_bins: int = Field(ge=2, le=100)
+
+
+class TrackingParams(Frozen):
+    experiment: str = Field(min_length=1)
+    registered_model: str = Field(min_length=1)
+
+
+class Params(Frozen):
+    ingest: IngestParams
+    split: SplitParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    tracking: TrackingParams
+
+
+def load_params(path: Path = DEFAULT_PARAMS_PATH) -> Params:
+    """Load and validate params.yaml; a ConfigError names the file and field on any problem."""
+    return load_model(path, Params)

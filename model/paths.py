@@ -1,0 +1,21 @@
+"""Where each stage reads and writes, relative to the project root. dvc.yaml declares the same paths
+(tests/model/test_paths.py keeps the two in step)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONTRACT = Path("data/contract.yaml")
+PARAMS = Path("params.yaml")
+RAW_DATA = Path("data/raw.csv")
+SUITE = Path("data/expectations/suite.json")
+TRAIN_SPLIT = Path("data/split/train.parquet")
+TEST_SPLIT = Path("data/split/test.parquet")
+MODEL_DIR = Path("models")
+MODEL_ARTIFACT = MODEL_DIR / "model.skops"
+MODEL_RECORD = MODEL_DIR / "model.json"
+REPORTS = Path("reports")
+VALIDATION_REPORT = REPORTS / "validation.json"
+METRICS = REPORTS / "metrics.json"
+PLOTS = REPORTS / "plots"
+REGISTRATION = REPORTS / "registration.json"
