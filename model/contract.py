@@ -13,15 +13,23 @@ from model.yaml_config import Frozen, load_model
 DEFAULT_CONTRACT_PATH = Path("data/contract.yaml")
 
 DType = Literal["integer", "float", "string", "boolean"]
+#: A category is a string, or an integer code (e.g. `sex: 0/1` in a public dataset).
+Category = str | int
 
 
 class Column(Frozen):
-    """One input column."""
+    """One input column.
+
+    A string column lists its `categories`; an integer column may too (coded categories such as 0/1), and is then
+    validated against them and treated as categorical by the fairness audit, while the model still sees the code.
+    `category_labels` optionally names the codes for the reports (e.g. `{0: female, 1: male}`).
+    """
 
     name: str = Field(min_length=1)
     dtype: DType
     nullable: bool = False
-    categories: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | tuple[int, ...] | None = None
+    category_labels: dict[Category, str] | None = None
     min: float | None = None
     max: float | None = None
     feature: bool = True
@@ -31,8 +39,20 @@ class Column(Frozen):
     def _check_domain(self) -> Column:
         if self.dtype == "string" and not self.categories:
             raise ValueError(f"column {self.name!r}: a string column needs `categories`")
-        if self.dtype != "string" and self.categories:
-            raise ValueError(f"column {self.name!r}: `categories` only applies to string columns")
+        if self.dtype in ("float", "boolean") and self.categories:
+            raise ValueError(f"column {self.name!r}: `categories` only applies to string and integer columns")
+        if self.categories:
+            wanted = str if self.dtype == "string" else int
+            wrong = [c for c in self.categories if type(c) is not wanted]
+            if wrong:
+                raise ValueError(
+                    f"column {self.name!r}: categories of a {self.dtype} column must be {wanted.__name__}s, "
+                    f"got {wrong} (quote YAML words such as Yes/No)"
+                )
+        if self.category_labels is not None:
+            unknown = [k for k in self.category_labels if k not in (self.categories or ())]
+            if unknown:
+                raise ValueError(f"column {self.name!r}: category_labels {unknown} are not among categories")
         if self.dtype in ("string", "boolean") and (self.min is not None or self.max is not None):
             raise ValueError(f"column {self.name!r}: `min`/`max` only apply to numeric columns")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -44,6 +64,15 @@ class Column(Frozen):
     @property
     def is_numeric(self) -> bool:
         return self.dtype in ("integer", "float")
+
+    @property
+    def is_categorical(self) -> bool:
+        """Has a closed set of values (string categories or integer codes)."""
+        return self.categories is not None
+
+    def label_of(self, value: Category) -> str:
+        """The readable name of a category for reports: its label if declared, else the value itself."""
+        return (self.category_labels or {}).get(value, str(value))
 
 
 class Target(Frozen):
@@ -66,7 +95,7 @@ class Target(Frozen):
 
 
 class SensitiveAttribute(Frozen):
-    """A column audited for fairness; numeric ones are banded on the given left edges."""
+    """A column audited for fairness; numeric ones without categories are banded on the given left edges."""
 
     column: str
     bands: tuple[float, ...] | None = None
@@ -115,8 +144,12 @@ class Contract(Frozen):
             col = by_name.get(attr.column)
             if col is None:
                 raise ValueError(f"sensitive_attributes: {attr.column!r} is not a declared column")
-            if col.is_numeric and attr.bands is None:
+            if col.is_numeric and not col.is_categorical and attr.bands is None:
                 raise ValueError(f"sensitive_attributes: numeric column {attr.column!r} needs `bands`")
+            if attr.bands is not None and (col.is_categorical or not col.is_numeric):
+                raise ValueError(
+                    f"sensitive_attributes: {attr.column!r} has categories; `bands` only apply to numeric columns"
+                )
         if not self.feature_columns:
             raise ValueError("columns: no column is a feature")
         return self
