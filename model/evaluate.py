@@ -20,6 +20,8 @@ from model.params import load_params
 from model.tracking import configure
 
 DECIMALS = 6  # rounding keeps metrics.json stable across platforms and readable in `dvc metrics diff`
+#: Metrics where a smaller value is better (losses); for every other metric larger is better.
+LOWER_IS_BETTER = frozenset({"log_loss", "brier"})
 
 
 def compute_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
