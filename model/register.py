@@ -1,21 +1,50 @@
 """The `register` stage: register the trained model as a new version in the MLflow registry.
 
-It runs last, after every check, so a model that failed validation, evaluation or a blocking gate is never
-registered. The new version gets the `challenger` alias; promotion to production moves `champion`.
+It runs after the gates, so a model that failed validation, evaluation or a blocking gate is never registered;
+run by hand, it refuses unless reports/gates.json says the gates passed. The new version gets the `challenger`
+alias; promotion to production moves `champion` (ci/registry.py). Rerunning it for the same artifact (e.g. the
+gates reran because the champion changed) reuses the version already registered instead of adding a duplicate.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from model import artifact, paths
 from model.errors import LighthouseError
-from model.io import write_json
+from model.io import read_json, write_json
 from model.params import load_params
 from model.tracking import configure, tracking_uri
 
 REGISTRATION = paths.MODEL_DIR / "registration.json"
 CHALLENGER_ALIAS = "challenger"
+
+
+def gates_passed() -> tuple[bool, str]:
+    """Whether reports/gates.json exists and says every blocking gate passed, and why not."""
+    if not paths.GATES_REPORT.exists():
+        return False, f"{paths.GATES_REPORT} not found: run the gates first (`make pipeline` or `python -m ci.gates`)"
+    report = read_json(paths.GATES_REPORT)
+    if report.get("passed") is not True:
+        return False, f"{paths.GATES_REPORT}: blocking gate(s) failed: {', '.join(report.get('failed', []))}"
+    return True, ""
+
+
+def _registered_before(client: Any, name: str, sha256: str) -> str | None:
+    """The version this artifact already has in the registry, per the last local registration record."""
+    from mlflow.exceptions import MlflowException
+
+    if not REGISTRATION.exists():
+        return None
+    previous = read_json(REGISTRATION)
+    if previous.get("name") != name or previous.get("sha256") != sha256:
+        return None
+    try:
+        version = client.get_model_version(name, previous["version"])
+    except MlflowException:
+        return None  # another registry, or the version was deleted
+    return str(version.version) if version.tags.get("sha256") == sha256 else None
 
 
 def main() -> int:
@@ -25,6 +54,10 @@ def main() -> int:
     except LighthouseError as exc:
         print(f"register: {exc}", file=sys.stderr)
         return 2
+    passed, why = gates_passed()
+    if not passed:
+        print(f"register: refusing to register: {why}", file=sys.stderr)
+        return 1
     if not record.mlflow_model_uri:
         print(
             "register: the model record has no MLflow model URI; was train run with tracking?",
@@ -33,25 +66,29 @@ def main() -> int:
         return 2
     mlflow = configure(params.tracking.experiment)
     name = params.tracking.registered_model
-    version = mlflow.register_model(
-        record.mlflow_model_uri,
-        name,
-        tags={"git_sha": record.git_sha, "data_hash": record.data_hash, "sha256": record.sha256},
-    )
     client = mlflow.MlflowClient()
-    client.set_registered_model_alias(name, CHALLENGER_ALIAS, version.version)
+    number = _registered_before(client, name, record.sha256)
+    if number is None:
+        number = str(
+            mlflow.register_model(
+                record.mlflow_model_uri,
+                name,
+                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, "sha256": record.sha256},
+            ).version
+        )
+    client.set_registered_model_alias(name, CHALLENGER_ALIAS, number)
     write_json(
         REGISTRATION,
         {
             "name": name,
-            "version": str(version.version),
+            "version": number,
             "alias": CHALLENGER_ALIAS,
             "run_id": record.mlflow_run_id,
             "sha256": record.sha256,
             "tracking": "local sqlite" if tracking_uri().startswith("sqlite:") else "server",
         },
     )
-    print(f"register: {name} version {version.version} (alias {CHALLENGER_ALIAS})")
+    print(f"register: {name} version {number} (alias {CHALLENGER_ALIAS})")
     return 0
 
 
