@@ -1,4 +1,4 @@
-"""Print what the pipeline produced: key metrics and where the reports and the model are."""
+"""Print what the pipeline produced: the gate verdict, key metrics and where the reports and the model are."""
 
 from __future__ import annotations
 
@@ -12,8 +12,23 @@ from model.register import REGISTRATION
 KEY_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "log_loss", "brier")
 
 
+def gate_lines(root: Path) -> list[str]:
+    """The verdict of reports/gates.json in a line or two, naming failing and advisory gates."""
+    path = root / paths.GATES_REPORT
+    if not path.exists():
+        return ["Gates:      not run (reports/gates.json missing)"]
+    report = read_json(path)
+    counts = report.get("counts", {})
+    verdict = "PASSED" if report.get("passed") else "BLOCKED by " + ", ".join(report.get("failed", []))
+    figures = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n)
+    lines = [f"Gates:      {verdict} ({figures})"]
+    if report.get("advisory_warnings"):
+        lines.append("            advisory: " + ", ".join(report["advisory_warnings"]))
+    return lines
+
+
 def render(root: Path = Path()) -> str:
-    lines = ["", "MLOps Lighthouse: pipeline summary", "=" * 34]
+    lines = ["", "MLOps Lighthouse: pipeline summary", "=" * 34, *gate_lines(root)]
     metrics_path = root / paths.METRICS
     if metrics_path.exists():
         metrics = read_json(metrics_path)
@@ -24,7 +39,10 @@ def render(root: Path = Path()) -> str:
         reg = read_json(registration)
         lines.append(f"Registered: {reg['name']} version {reg['version']} (alias {reg['alias']}), run {reg['run_id']}")
     lines.append(f"Model:      {paths.MODEL_ARTIFACT} (record {paths.MODEL_RECORD})")
-    reports = sorted(p.relative_to(root) for p in (root / paths.REPORTS).rglob("*") if p.is_file())
+    lines.append(f"Read first: {paths.PR_REPORT} (verdict, champion, fairness, features); {paths.MODEL_CARD}")
+    reports = sorted(
+        p.relative_to(root) for p in (root / paths.REPORTS).rglob("*") if p.is_file() and p.name != ".gitignore"
+    )
     lines.append("Reports:    " + ", ".join(str(p) for p in reports))
     lines.append("MLflow UI:  .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db")
     return "\n".join(lines)
