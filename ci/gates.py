@@ -64,7 +64,8 @@ def run(root: Path, quiet: bool = False) -> int:
         "-q" if not quiet else "-qq",
         "-rfE",
     ]
-    with _environment(ROOT_ENV, str(root)):
+    # No third-party pytest plugins: the gates need none, and each would slow every pipeline run.
+    with _environment(ROOT_ENV, str(root)), _environment("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"):
         code = pytest.main(args)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not report_path.exists():
         print(f"gates: pytest could not run the gates (exit code {int(code)})", file=sys.stderr)

@@ -46,7 +46,7 @@ class Column(Frozen):
             wrong = [c for c in self.categories if type(c) is not wanted]
             if wrong:
                 raise ValueError(
-                    f"column {self.name!r}: categories of a {self.dtype} column must be {wanted.__name__}s, "
+                    f"column {self.name!r}: the categories of this {self.dtype} column must be {wanted.__name__}s, "
                     f"got {wrong} (quote YAML words such as Yes/No)"
                 )
         if self.category_labels is not None:

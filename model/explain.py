@@ -4,8 +4,8 @@ SHAP values are computed for the final estimator on the preprocessed matrix (a t
 scikit-learn Pipeline), then the columns a feature expanded into (one-hot levels) are summed back row by row, so
 each original feature gets one value per row. Importance is the mean absolute value, in log-odds of the positive
 label. The tree explainer handles the default gradient-boosting model exactly and fast; any other estimator falls
-back to shap's model-agnostic permutation explainer on the same log-odds, on a smaller sample (its cost is about
-(2 x features + 1) x background rows of predictions per explained row).
+back to shap's model-agnostic permutation explainer on the same log-odds, on a smaller sample (it scores about
+500 x background rows per explained row).
 """
 
 from __future__ import annotations

@@ -1,0 +1,70 @@
+"""register refuses a model the gates did not pass, and does not register the same artifact twice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from model import paths, register
+from tests.ci.crafted import PROJECT
+
+
+def _gates(root: Path, passed: bool, failed: list[str]) -> None:
+    (root / paths.GATES_REPORT).parent.mkdir(parents=True, exist_ok=True)
+    (root / paths.GATES_REPORT).write_text(json.dumps({"passed": passed, "failed": failed}))
+
+
+def test_refuses_without_gates_or_with_failed_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    passed, why = register.gates_passed()
+    assert not passed
+    assert "run the gates first" in why
+    _gates(tmp_path, False, ["regression.roc_auc"])
+    passed, why = register.gates_passed()
+    assert not passed
+    assert "regression.roc_auc" in why
+    _gates(tmp_path, True, [])
+    assert register.gates_passed() == (True, "")
+
+
+def test_main_exits_before_touching_the_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(PROJECT / paths.PARAMS, tmp_path / paths.PARAMS)
+    (tmp_path / paths.MODEL_DIR).mkdir()
+    record = {
+        "sha256": "ab",
+        "estimator": "x",
+        "features": [],
+        "classes": {},
+        "sklearn_version": "",
+        "contract_sha256": "",
+        "data_hash": "",
+        "git_sha": "",
+        "mlflow_model_uri": "models:/m-1",
+    }
+    (tmp_path / paths.MODEL_RECORD).write_text(json.dumps(record))
+    _gates(tmp_path, False, ["fairness.colour.demographic_parity_difference"])
+    assert register.main() == 1
+    assert "refusing to register" in capsys.readouterr().err
+    assert not (tmp_path / "mlflow.db").exists()
+    assert not register.REGISTRATION.exists()
+
+
+def test_same_artifact_reuses_its_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'r.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model("m")
+    (tmp_path / "src").mkdir()
+    version = client.create_model_version("m", source=str(tmp_path / "src"), tags={"sha256": "abc"})
+    register.REGISTRATION.parent.mkdir(parents=True, exist_ok=True)
+    register.REGISTRATION.write_text(json.dumps({"name": "m", "version": version.version, "sha256": "abc"}))
+    assert register._registered_before(client, "m", "abc") == "1"
+    assert register._registered_before(client, "m", "other") is None  # a new artifact gets a new version
+    client.delete_model_version("m", "1")
+    assert register._registered_before(client, "m", "abc") is None  # gone from this registry: register again
