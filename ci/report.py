@@ -301,7 +301,7 @@ class Report:
                 links = ", ".join(f"[{p.stem}]({self.link(p.relative_to(reports))})" for p in pngs)
                 lines.append(f"- {title}: {links}")
         lines.append(
-            "- ROC, precision-recall, calibration, SHAP importance: `dvc plots show` (or `dvc plots diff main`)"
+            "- All plots, with ROC, precision-recall and calibration: `dvc plots show` (or `dvc plots diff main`)"
         )
         return lines
 
