@@ -107,7 +107,7 @@ def _load(text: str, source: str) -> tuple[CommentedMap, YAML]:
 
 def _layout_preserving_yaml(text: str) -> YAML:
     """The round-trip dumper whose indentation reproduces `text` exactly (first match of common layouts)."""
-    candidates = [(m, o + 2, o) for m in (2, 4) for o in (0, 2, 4)] + [(m, o + 4, o) for m in (2, 4) for o in (0, 2)]
+    candidates = [(m, o + d, o) for d in (2, 4) for m in (2, 4) for o in (0, 2, 4)]
     for mapping, sequence, offset in candidates:
         yaml = _yaml(mapping, sequence, offset)
         try:
@@ -117,6 +117,7 @@ def _layout_preserving_yaml(text: str) -> YAML:
             break  # invalid YAML: let _load report it
         if out.getvalue() == text:
             return yaml
+    print("warning: the kustomization's indentation is unusual; the edit may re-indent it", file=sys.stderr)
     return _yaml(2, 4, 2)
 
 
