@@ -1,7 +1,6 @@
 """The sticky PR comment: packed by the untrusted job, validated and posted by the trusted one.
 
-GitHub does not run here, so a small HTTP server on 127.0.0.1 answers the four REST endpoints the tool uses,
-with the same paths, pagination and payload shapes; the tool runs as the workflow runs it (`python -m`).
+The tool runs as the workflow runs it (`python -m`), against tests/ci/fake_github.py on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -9,89 +8,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from ci.pr_comment import MARKER
+from tests.ci.fake_github import HEAD, REPO, TOKEN, FakeGitHub, serve
 from tests.ci.promote_fixtures import clean_env
-
-REPO = "acme/lighthouse"
-HEAD = "a" * 40
-TOKEN = "test-token"
-
-
-class FakeGitHub:
-    """In-memory pull requests and issue comments behind GitHub's REST paths."""
-
-    def __init__(self) -> None:
-        self.heads: dict[int, str] = {7: HEAD}
-        self.comments: list[dict[str, Any]] = []
-        self.requests: list[tuple[str, str]] = []
-
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        self.requests.append((method, path))
-        parts = path.strip("/").split("/")
-        if parts[:3] != ["repos", *REPO.split("/")]:
-            return 404, {"message": "Not Found"}
-        rest = parts[3:]
-        if method == "GET" and rest[0] == "pulls" and int(rest[1]) in self.heads:
-            return 200, {"number": int(rest[1]), "head": {"sha": self.heads[int(rest[1])]}}
-        if rest[0] == "issues" and rest[2:] == ["comments"]:
-            number = int(rest[1])
-            if method == "GET":
-                page, size = int(query["page"][0]), int(query["per_page"][0])
-                mine = [c for c in self.comments if c["issue"] == number]
-                return 200, mine[(page - 1) * size : page * size]
-            comment = {"id": 1000 + len(self.comments), "issue": number, "body": body["body"]}
-            comment["user"] = {"login": "github-actions[bot]"}
-            self.comments.append(comment)
-            return 201, comment
-        if method == "PATCH" and rest[:2] == ["issues", "comments"]:
-            comment = next(c for c in self.comments if c["id"] == int(rest[2]))
-            comment["body"] = body["body"]
-            return 200, comment
-        return 404, {"message": "Not Found"}
 
 
 @pytest.fixture
 def github() -> Iterator[tuple[FakeGitHub, str]]:
     state = FakeGitHub()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                self._reply(401, {"message": "Bad credentials"})
-                return
-            url = urlparse(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            self._reply(*state.handle(self.command, url.path, parse_qs(url.query), body))
-
-        def _reply(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PATCH = _serve  # noqa: N815  (http.server dispatches on these names)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(state) as url:
+        yield state, url
 
 
 def run(*args: str, api: str = "http://127.0.0.1:9") -> subprocess.CompletedProcess[str]:
