@@ -4,15 +4,17 @@
 OVERLAYS ?= k8s/overlays
 DVC := $(VENV)/bin/dvc
 
+# The promotion jobs need the ci group only, plus mlflow (pipeline group) when a tracking server takes the alias.
 .PHONY: setup-ci
 setup-ci: $(UV) ## Light environment for promotion jobs: the project and the ci group (adds, never removes)
-	$(UV) sync --frozen --quiet --inexact --no-default-groups --group ci
+	$(UV) sync --frozen --quiet --inexact --no-default-groups --group ci $(if $(MLFLOW_TRACKING_URI),--group pipeline)
 
 # With DVC_REMOTE_URL set (a repository variable in CI), stage results come from the remote's run cache instead of
 # being recomputed; DVC_PUSH=1 (main only, with write credentials) stores this run's results back for the next one.
 .PHONY: repro
 repro: init ## dvc repro, reusing the run cache of the DVC_REMOTE_URL remote when set
 	@if [ -n "$${DVC_REMOTE_URL:-}" ]; then \
+		case "$$DVC_REMOTE_URL" in s3://*) $(UV) sync --frozen --quiet --inexact --group s3 ;; esac; \
 		$(DVC) remote add --local --force --default ci "$$DVC_REMOTE_URL" && \
 		$(DVC) pull --run-cache --allow-missing --quiet || echo "warning: dvc pull from $$DVC_REMOTE_URL failed; reproducing from scratch" >&2; \
 	fi
