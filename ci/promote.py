@@ -49,6 +49,8 @@ EXIT_GIT = 3
 EXIT_REGISTRY = 4
 DEFAULT_OVERLAYS = "k8s/overlays"
 DEFAULT_MAX_RETRIES = 8
+#: Shown first in the commit body; the record keeps every metric.
+KEY_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy")
 #: Substrings of `git push` output that mean "lost a race", worth a retry even before the remote tip is seen to move.
 RACE_SIGNS = ("fetch first", "non-fast-forward", "cannot lock ref", "failed to update ref", "incorrect old value")
 
@@ -296,9 +298,10 @@ def promote(opts: Options) -> tuple[ReleaseRecord, str | None]:
 def commit_message(release: ReleaseRecord, opts: Options, restored_from: str | None = None) -> str:
     """Subject, a short body, and trailers (`git interpret-trailers --parse` reads them) for the audit trail."""
     model = release.model
-    version = model.version or "unversioned"
+    version = f"v{model.version}" if model.version else "unversioned"
     gates = "passed" if release.gates.passed else "FAILED"
-    metrics = " ".join(f"{k}={v:.4g}" for k, v in sorted(release.metrics.items())[:6])
+    ranked = sorted(release.metrics, key=lambda k: (KEY_METRICS.index(k) if k in KEY_METRICS else len(KEY_METRICS), k))
+    metrics = " ".join(f"{k}={release.metrics[k]:.4g}" for k in ranked[:6])
     trailers = {
         "Environment": opts.env,
         "Model": model.name,
