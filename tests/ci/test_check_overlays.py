@@ -81,3 +81,22 @@ def test_an_overlay_that_does_not_render_fails(promoted: Path) -> None:
     proc = check(promoted)
     assert proc.returncode == 1
     assert "kubectl kustomize` failed" in proc.stderr
+
+
+def test_the_make_target_the_workflow_calls(promoted: Path) -> None:
+    """`make overlays-check` (what the pr workflow runs) with the environment already set up."""
+    root = Path(__file__).resolve().parents[2]
+    overlays = promoted / OVERLAYS
+    ok = subprocess.run(
+        ["make", "-s", "-o", "setup", "overlays-check", f"OVERLAYS={overlays}", f"PY={sys.executable}"],
+        cwd=root, capture_output=True, text=True, env=clean_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert f"{overlays}/staging: ok" in ok.stdout
+    kustomization = overlays / "staging/kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace(digest("one"), digest("sneaky")))
+    failed = subprocess.run(
+        ["make", "-s", "-o", "setup", "overlays-check", f"OVERLAYS={overlays}", f"PY={sys.executable}"],
+        cwd=root, capture_output=True, text=True, env=clean_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert failed.returncode != 0
