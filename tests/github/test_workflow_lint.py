@@ -52,9 +52,7 @@ def _zizmor_findings(path: Path) -> list[str]:
     try:
         findings: list[dict[str, Any]] = json.loads(result.stdout)
     except json.JSONDecodeError:
-        pytest.fail(
-            f"zizmor did not report on {_id(path)} (exit {result.returncode}):\n{result.stderr[-2000:]}"
-        )
+        pytest.fail(f"zizmor did not report on {_id(path)} (exit {result.returncode}):\n{result.stderr[-2000:]}")
     return [
         f"{f['ident']} ({f['determinations']['severity']}): {f['desc']} at "
         f"{[loc['symbolic']['annotation'] for loc in f['locations']]}"
@@ -82,9 +80,7 @@ def test_zizmor_suppressions_carry_a_reason(workflow: Path) -> None:
     for number, line in enumerate(workflow.read_text(encoding="utf-8").splitlines(), start=1):
         ignore = ZIZMOR_IGNORE.search(line)
         if ignore:
-            assert len(ignore.group(1).split()) >= 3, (
-                f"{_id(workflow)}:{number}: zizmor ignore without a reason"
-            )
+            assert len(ignore.group(1).split()) >= 3, f"{_id(workflow)}:{number}: zizmor ignore without a reason"
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=_id)

@@ -62,15 +62,11 @@ def test_checkov_passes(report: dict[str, Any]) -> None:
 
 def test_every_skip_is_justified(report: dict[str, Any]) -> None:
     skips = [
-        (path, *m.groups())
-        for path in tf_files()
-        for m in SKIP_COMMENT.finditer(path.read_text(encoding="utf-8"))
+        (path, *m.groups()) for path in tf_files() for m in SKIP_COMMENT.finditer(path.read_text(encoding="utf-8"))
     ]
     assert skips, "no skips at all: drop this test's premise or the skip parsing broke"
     for path, check_id, reason in skips:
-        assert len((reason or "").split()) >= 8, (
-            f"{path}: skip of {check_id} needs a reason of a sentence or more"
-        )
+        assert len((reason or "").split()) >= 8, f"{path}: skip of {check_id} needs a reason of a sentence or more"
     skipped = report["results"]["skipped_checks"]
     assert {c["check_id"] for c in skipped} == {check_id for _, check_id, _ in skips}
     for check in skipped:

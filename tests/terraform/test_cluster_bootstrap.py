@@ -27,9 +27,7 @@ def cluster() -> Module:
         ("kube_prometheus_stack", "kube-prometheus-stack", "kube_prometheus_stack_chart_version"),
     ],
 )
-def test_charts_are_pinned_to_exact_versions(
-    cluster: Module, release: str, chart: str, version_variable: str
-) -> None:
+def test_charts_are_pinned_to_exact_versions(cluster: Module, release: str, chart: str, version_variable: str) -> None:
     body = cluster.resource("helm_release", release)
     assert body["chart"] == chart
     assert body["version"] == f"${{var.{version_variable}}}"

@@ -45,9 +45,7 @@ def test_providers_and_terraform_are_pinned(directory: Path) -> None:
     assert module.terraform, f"{directory}: no terraform block"
     settings = module.terraform[0]
     assert settings.get("required_version", "").startswith(">= 1.10"), f"{directory}: required_version"
-    providers = {
-        name: spec for block in settings.get("required_providers", []) for name, spec in block.items()
-    }
+    providers = {name: spec for block in settings.get("required_providers", []) for name, spec in block.items()}
     assert providers, f"{directory}: no required_providers"
     for name, spec in providers.items():
         assert spec["version"].startswith("~> "), f"{directory}: provider {name} is not pinned with ~>"
@@ -60,9 +58,7 @@ def test_roots_use_a_remote_backend_and_local_modules(directory: Path) -> None:
     assert [next(iter(b)) for b in settings.get("backend", [])] == ["s3"], f"{directory}: backend must be s3"
     for name, call in load_module(directory).modules.items():
         # Only local modules: nothing is pulled from a registry without a pinned version.
-        assert call["source"].startswith("../../modules/"), (
-            f"{directory}: module {name} source {call['source']}"
-        )
+        assert call["source"].startswith("../../modules/"), f"{directory}: module {name} source {call['source']}"
 
 
 @pytest.mark.parametrize("directory", ROOTS + MODULES, ids=_id)

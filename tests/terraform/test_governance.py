@@ -120,9 +120,7 @@ def test_workflow_token_is_read_only(governance: Module) -> None:
 
 
 def test_oidc_subject_keeps_the_default_format_the_trust_policies_match(governance: Module) -> None:
-    template = governance.resource(
-        "github_actions_repository_oidc_subject_claim_customization_template", "this"
-    )
+    template = governance.resource("github_actions_repository_oidc_subject_claim_customization_template", "this")
     assert template["use_default"] is True
 
 

@@ -83,9 +83,7 @@ WEAKENINGS = {
         "uses StringLike",
     ),
     "loose validation": (
-        _replace(
-            "modules/github-oidc-role/variables.tf", "(pull_request|ref:refs/heads/", "(.*|ref:refs/heads/"
-        ),
+        _replace("modules/github-oidc-role/variables.tf", "(pull_request|ref:refs/heads/", "(.*|ref:refs/heads/"),
         "subjects validation accepts",
     ),
     "second trust policy": (

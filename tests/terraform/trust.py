@@ -73,15 +73,11 @@ def _role_module_problems(role_dir: Path) -> list[str]:
     if len(statements) != 1:
         problems.append(f"{role_dir}: trust policy must have exactly one statement, has {len(statements)}")
     for statement in statements:
-        if statement.get("effect") != "Allow" or statement.get("actions") != [
-            "sts:AssumeRoleWithWebIdentity"
-        ]:
+        if statement.get("effect") != "Allow" or statement.get("actions") != ["sts:AssumeRoleWithWebIdentity"]:
             problems.append(f"{role_dir}: trust statement must only Allow sts:AssumeRoleWithWebIdentity")
         principals = statement.get("principals", [])
         if principals != [{"type": "Federated", "identifiers": ["${var.oidc_provider_arn}"]}]:
-            problems.append(
-                f"{role_dir}: trust principal must be the GitHub OIDC provider only, got {principals}"
-            )
+            problems.append(f"{role_dir}: trust principal must be the GitHub OIDC provider only, got {principals}")
         conditions = {c["variable"]: c for c in statement.get("condition", [])}
         for condition in statement.get("condition", []):
             if condition["test"] != "StringEquals":
@@ -102,14 +98,8 @@ def _subject_validation_problems(role_dir: Path, spec: dict[str, Any]) -> list[s
         found = re.search(r'regex\("(.+?)", sub\)', validation["condition"])
         if found:
             allowed = re.compile(found.group(1).replace("\\\\", "\\"))
-            problems = [
-                f"{role_dir}: subjects validation rejects {s!r}"
-                for s in GOOD_SUBJECTS
-                if not allowed.match(s)
-            ]
-            problems += [
-                f"{role_dir}: subjects validation accepts {s!r}" for s in BAD_SUBJECTS if allowed.match(s)
-            ]
+            problems = [f"{role_dir}: subjects validation rejects {s!r}" for s in GOOD_SUBJECTS if not allowed.match(s)]
+            problems += [f"{role_dir}: subjects validation accepts {s!r}" for s in BAD_SUBJECTS if allowed.match(s)]
             return problems
     return [f"{role_dir}: var.subjects has no regex validation"]
 
@@ -146,9 +136,7 @@ def _subject_problems(platform_dir: Path, owner: str, repository: str) -> list[s
                 continue
             kinds.add(claim[len(prefix) :])
         if not kinds <= allowed:
-            problems.append(
-                f"{platform_dir}: role {name} trusts {sorted(kinds - allowed)} beyond {sorted(allowed)}"
-            )
+            problems.append(f"{platform_dir}: role {name} trusts {sorted(kinds - allowed)} beyond {sorted(allowed)}")
         if not MUST_TRUST.get(name, set()) <= kinds:
             problems.append(f"{platform_dir}: role {name} must be bound to {sorted(MUST_TRUST[name])}")
     for name in sorted(set(EXPECTED_SUBJECTS) - set(subjects)):
