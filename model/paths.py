@@ -18,4 +18,4 @@ REPORTS = Path("reports")
 VALIDATION_REPORT = REPORTS / "validation.json"
 METRICS = REPORTS / "metrics.json"
 PLOTS = REPORTS / "plots"
-REGISTRATION = REPORTS / "registration.json"
+REGISTRATION = MODEL_DIR / "registration.json"
