@@ -110,8 +110,11 @@ def test_default_token_permissions_are_empty_or_read_only(workflow: Path) -> Non
 def test_checkout_does_not_persist_credentials(workflow: Path) -> None:
     document = yaml.safe_load(workflow.read_text(encoding="utf-8"))
     for job_id, job in document.get("jobs", {}).items():
+        # Only a job that pushes (contents: write) may keep the token in its checkout; zizmor's artipacked
+        # finding must then be suppressed in place with a reason, which the zizmor test enforces.
+        pushes = (job.get("permissions") or {}).get("contents") == "write"
         for step in job.get("steps", []):
-            if str(step.get("uses", "")).startswith("actions/checkout@"):
+            if str(step.get("uses", "")).startswith("actions/checkout@") and not pushes:
                 assert step.get("with", {}).get("persist-credentials") is False, (
-                    f"{_id(workflow)}: job {job_id} checks out with persisted credentials"
+                    f"{_id(workflow)}: job {job_id} checks out with persisted credentials but does not push"
                 )
