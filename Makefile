@@ -70,3 +70,7 @@ test: setup checkov-env ## Run the whole test suite
 .PHONY: clean
 clean: ## Remove environments and caches (not data, models or reports)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench-pipeline
+bench-pipeline: setup ## Benchmark cold and no-op `dvc repro` (per stage) in a throw-away copy
+	$(PY) -m benchmarks.pipeline

@@ -7,6 +7,9 @@ scorer refuse an artifact whose sha256 differs from it.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,8 +59,45 @@ def save(model: Any, model_dir: Path) -> str:
 
     target = model_dir / ARTIFACT_NAME
     with atomic_path(target) as tmp:
-        sio.dump(model, tmp)
+        tmp.write_bytes(reproducible_skops(sio.dumps(model)))
     return sha256_of(target)
+
+
+def reproducible_skops(data: bytes) -> bytes:
+    """The same skops archive with stable bytes, so one model always has one sha256.
+
+    skops keys objects by `id()` (a memory address) and stamps zip entries with the current time; we renumber the
+    ids in order of appearance and fix the timestamps. By hand because skops has no option for it.
+    """
+    source = zipfile.ZipFile(io.BytesIO(data))
+    schema = json.loads(source.read("schema.json"))
+    ids: dict[int, int] = {}
+
+    def renumber(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    value = ids.setdefault(value, len(ids) + 1)
+                elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+                    value = f"{ids.setdefault(int(value[:-4]), len(ids) + 1)}.npy"
+                out[key] = renumber(value)
+            return out
+        if isinstance(node, list):
+            return [renumber(item) for item in node]
+        return node
+
+    entries = {"schema.json": json.dumps(renumber(schema), indent=2, sort_keys=True).encode()}
+    for name in source.namelist():
+        if name != "schema.json":
+            entries[f"{ids[int(name.removesuffix('.npy'))]}.npy"] = source.read(name)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, entries[name])
+    return out.getvalue()
 
 
 def write_record(model_dir: Path, record: ModelRecord) -> None:

@@ -17,7 +17,7 @@ from model.io import read_json, write_json
 from model.params import load_params
 from model.tracking import configure, tracking_uri
 
-REGISTRATION = paths.MODEL_DIR / "registration.json"
+REGISTRATION = paths.REGISTRATION
 CHALLENGER_ALIAS = "challenger"
 
 

@@ -112,6 +112,17 @@ def _context() -> Any:
     return context
 
 
+@cache
+def _batch_definition() -> Any:
+    """A whole-dataframe batch definition, registered once per process (GX refuses duplicate names)."""
+    return (
+        _context()
+        .data_sources.add_pandas("pandas")
+        .add_dataframe_asset("raw")
+        .add_batch_definition_whole_dataframe("all")
+    )
+
+
 def build_suite(contract: Contract) -> Any:
     """The Great Expectations 1.x ExpectationSuite for `contract`."""
     import great_expectations as gx
@@ -145,13 +156,7 @@ def read_raw(path: Path) -> pd.DataFrame:
 
 def run_suite(df: pd.DataFrame, suite: Any) -> list[RuleResult]:
     """Validate `df` with an ephemeral GX context (no files, no network) and summarise each expectation."""
-    batch = (
-        _context()
-        .data_sources.add_pandas("pandas")
-        .add_dataframe_asset("raw")
-        .add_batch_definition_whole_dataframe("all")
-        .get_batch(batch_parameters={"dataframe": df})
-    )
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": df})
     outcome = batch.validate(suite, result_format="SUMMARY")
     results = []
     for item in outcome.results:

@@ -1,0 +1,93 @@
+"""GitHub's REST API as far as the workflows use it, served on 127.0.0.1 for the tests.
+
+GitHub does not run here, so this answers the same paths with the same payload shapes and pagination: pull
+requests, issue comments (list, create, update) and a run's environment approvals. Requests need the token.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+REPO = "acme/lighthouse"
+HEAD = "a" * 40
+TOKEN = "test-token"
+
+
+class FakeGitHub:
+    """In-memory pull requests and issue comments behind GitHub's REST paths."""
+
+    def __init__(self) -> None:
+        self.heads: dict[int, str] = {7: HEAD}
+        self.comments: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str]] = []
+        #: run id → approvals, as GET /repos/{repo}/actions/runs/{id}/approvals returns them
+        self.approvals: dict[int, list[dict[str, Any]]] = {}
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        self.requests.append((method, path))
+        parts = path.strip("/").split("/")
+        if parts[:3] != ["repos", *REPO.split("/")]:
+            return 404, {"message": "Not Found"}
+        rest = parts[3:]
+        if method == "GET" and rest[:2] == ["actions", "runs"] and rest[3:] == ["approvals"]:
+            return 200, self.approvals.get(int(rest[2]), [])
+        if method == "GET" and rest[0] == "pulls" and int(rest[1]) in self.heads:
+            return 200, {"number": int(rest[1]), "head": {"sha": self.heads[int(rest[1])]}}
+        if rest[0] == "issues" and rest[2:] == ["comments"]:
+            number = int(rest[1])
+            if method == "GET":
+                page, size = int(query["page"][0]), int(query["per_page"][0])
+                mine = [c for c in self.comments if c["issue"] == number]
+                return 200, mine[(page - 1) * size : page * size]
+            comment = {"id": 1000 + len(self.comments), "issue": number, "body": body["body"]}
+            comment["user"] = {"login": "github-actions[bot]"}
+            self.comments.append(comment)
+            return 201, comment
+        if method == "PATCH" and rest[:2] == ["issues", "comments"]:
+            comment = next(c for c in self.comments if c["id"] == int(rest[2]))
+            comment["body"] = body["body"]
+            return 200, comment
+        return 404, {"message": "Not Found"}
+
+
+@contextmanager
+def serve(state: FakeGitHub) -> Iterator[str]:
+    """Serve `state` on a free local port; yield the API base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self._reply(401, {"message": "Bad credentials"})
+                return
+            url = urlparse(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            self._reply(*state.handle(self.command, url.path, parse_qs(url.query), body))
+
+        def _reply(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = _serve  # noqa: N815  (http.server dispatches on these names)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,277 @@
+"""Invariants of a rendered overlay. Each check returns human-readable problems; an empty list means it holds.
+
+They encode what kubectl, kubernetes-validate and checkov cannot see: that the objects agree with each other
+(selectors, names, ports, analysis arguments), with the serving interface (docs/serving-interface.md) and with
+the release record beside the overlay (docs/release-record.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tests.k8s.argo import referenced_args
+from tests.k8s.manifests import Manifest, of_kind, only, ref
+
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# name[:tag][@digest]; the name may hold a registry port, hence the non-greedy name before the tag
+IMAGE_REF = re.compile(r"^(?P<name>[^@]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[^@]+))?$")
+
+
+def pod_labels(rollout: Manifest) -> dict[str, str]:
+    return dict(rollout["spec"]["template"]["metadata"].get("labels", {}))
+
+
+def _matches(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in (selector or {}).items())
+
+
+def selector_problems(manifests: list[Manifest]) -> list[str]:
+    """Every selector that should pick the model-server pods picks them (and the Rollout's own selector)."""
+    rollout = only(manifests, "Rollout")
+    labels = pod_labels(rollout)
+    problems = []
+    selectors: list[tuple[str, Mapping[str, str] | None]] = [
+        (f"{ref(rollout)} spec.selector", rollout["spec"]["selector"].get("matchLabels"))
+    ]
+    selectors += [(f"{ref(s)} spec.selector", s["spec"].get("selector")) for s in of_kind(manifests, "Service")]
+    for kind, path in (
+        ("PodDisruptionBudget", "selector"),
+        ("NetworkPolicy", "podSelector"),
+        ("PodMonitor", "selector"),
+    ):
+        selectors += [(f"{ref(m)} spec.{path}", m["spec"][path].get("matchLabels")) for m in of_kind(manifests, kind)]
+    for constraint in rollout["spec"]["template"]["spec"].get("topologySpreadConstraints", []):
+        selectors.append((f"{ref(rollout)} topologySpreadConstraints", constraint["labelSelector"]["matchLabels"]))
+    for where, selector in selectors:
+        if not _matches(selector, labels):
+            problems.append(f"{where} {selector} does not match the Rollout's pod labels {labels}")
+    return problems
+
+
+def _container_ports(rollout: Manifest) -> set[str]:
+    return {p["name"] for c in rollout["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+
+
+def reference_problems(manifests: list[Manifest]) -> list[str]:
+    """Names that point at other objects resolve: Services, ServiceAccount, ports, HPA target, monitors."""
+    rollout = only(manifests, "Rollout")
+    canary = rollout["spec"]["strategy"]["canary"]
+    services = {s["metadata"]["name"]: s for s in of_kind(manifests, "Service")}
+    ports = _container_ports(rollout)
+    problems = []
+    for field in ("stableService", "canaryService"):
+        if canary.get(field) not in services:
+            problems.append(f"{ref(rollout)} {field} {canary.get(field)!r} is not a rendered Service")
+    if canary.get("stableService") == canary.get("canaryService"):
+        problems.append(f"{ref(rollout)} stableService and canaryService must differ")
+    account = rollout["spec"]["template"]["spec"].get("serviceAccountName")
+    if account not in {a["metadata"]["name"] for a in of_kind(manifests, "ServiceAccount")}:
+        problems.append(f"{ref(rollout)} serviceAccountName {account!r} is not a rendered ServiceAccount")
+    for service in services.values():
+        for port in service["spec"]["ports"]:
+            if isinstance(port["targetPort"], str) and port["targetPort"] not in ports:
+                problems.append(f"{ref(service)} targetPort {port['targetPort']!r} is not a container port {ports}")
+    for monitor in of_kind(manifests, "PodMonitor"):
+        for endpoint in monitor["spec"]["podMetricsEndpoints"]:
+            if endpoint["port"] not in ports:
+                problems.append(f"{ref(monitor)} scrapes port {endpoint['port']!r}, not a container port {ports}")
+    for container in rollout["spec"]["template"]["spec"]["containers"]:
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            port = container.get(probe, {}).get("httpGet", {}).get("port")
+            if isinstance(port, str) and port not in ports:
+                problems.append(f"{ref(rollout)} {container['name']} {probe} port {port!r} is not a container port")
+    return problems
+
+
+def replica_problems(manifests: list[Manifest]) -> list[str]:
+    """The HPA alone owns the replica count; without a traffic router each weight is exact at minReplicas."""
+    rollout = only(manifests, "Rollout")
+    problems = []
+    if "replicas" in rollout["spec"]:
+        problems.append(f"{ref(rollout)} sets spec.replicas: the HorizontalPodAutoscaler owns the replica count")
+    targeting = [
+        hpa
+        for hpa in of_kind(manifests, "HorizontalPodAutoscaler")
+        if hpa["spec"]["scaleTargetRef"]
+        == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout["metadata"]["name"]}
+    ]
+    if len(targeting) != 1:
+        problems.append(f"expected one HorizontalPodAutoscaler targeting {ref(rollout)}, found {len(targeting)}")
+        return problems
+    canary = rollout["spec"]["strategy"]["canary"]
+    if "trafficRouting" in canary:
+        return problems  # a traffic router splits requests, not pods: any weight is exact
+    minimum = targeting[0]["spec"]["minReplicas"]
+    for step in canary["steps"]:
+        weight = step.get("setWeight")
+        if weight is not None and 0 < weight < 100 and (weight * minimum) % 100:
+            problems.append(
+                f"setWeight {weight} is not a whole number of pods at minReplicas {minimum}: "
+                f"replica-based weights would round it to {-(-weight * minimum // 100)}/{minimum} pods"
+            )
+    return problems
+
+
+def analysis_problems(manifests: list[Manifest]) -> list[str]:
+    """Analysis steps name rendered AnalysisTemplates and pass every argument they need, and only those."""
+    rollout = only(manifests, "Rollout")
+    templates = {t["metadata"]["name"]: t for t in of_kind(manifests, "AnalysisTemplate")}
+    problems = []
+    for name, template in templates.items():
+        declared = {a["name"] for a in template["spec"].get("args", [])}
+        used = referenced_args(json.dumps(template["spec"]["metrics"]))
+        if used - declared:
+            problems.append(f"AnalysisTemplate/{name} uses undeclared args {sorted(used - declared)}")
+        if declared - used:
+            problems.append(f"AnalysisTemplate/{name} declares unused args {sorted(declared - used)}")
+    canary = rollout["spec"]["strategy"]["canary"]
+    analyses = [(f"steps[{i}]", s["analysis"]) for i, s in enumerate(canary["steps"]) if "analysis" in s]
+    if "analysis" in canary:
+        analyses.append(("background analysis", canary["analysis"]))
+    if not analyses:
+        problems.append(f"{ref(rollout)} runs no analysis: a bad canary would be promoted")
+    for where, analysis in analyses:
+        supplied = {a["name"] for a in analysis.get("args", [])}
+        accepted: set[str] = set()
+        for entry in analysis["templates"]:
+            found = templates.get(entry["templateName"])
+            if found is None:
+                problems.append(
+                    f"{ref(rollout)} {where} names AnalysisTemplate {entry['templateName']!r}: not rendered"
+                )
+                continue
+            args = found["spec"].get("args", [])
+            accepted |= {a["name"] for a in args}
+            missing = {a["name"] for a in args if "value" not in a and "valueFrom" not in a} - supplied
+            if missing:
+                problems.append(f"{ref(rollout)} {where} gives {entry['templateName']} no value for {sorted(missing)}")
+        if supplied - accepted:
+            problems.append(f"{ref(rollout)} {where} passes args no template takes: {sorted(supplied - accepted)}")
+    return problems
+
+
+def canary_labelling_problems(manifests: list[Manifest]) -> list[str]:
+    """The `role` label the queries select on is the one Rollouts puts on pods and the PodMonitor copies."""
+    rollout = only(manifests, "Rollout")
+    canary = rollout["spec"]["strategy"]["canary"]
+    problems = []
+    roles = {
+        "canary": canary.get("canaryMetadata", {}).get("labels", {}).get("role"),
+        "stable": canary.get("stableMetadata", {}).get("labels", {}).get("role"),
+    }
+    for expected, actual in roles.items():
+        if actual != expected:
+            problems.append(f"{ref(rollout)} {expected}Metadata must label pods role={expected}, has {actual!r}")
+    relabelled = {
+        (tuple(r.get("sourceLabels", [])), r.get("targetLabel"))
+        for m in of_kind(manifests, "PodMonitor")
+        for e in m["spec"]["podMetricsEndpoints"]
+        for r in e.get("relabelings", [])
+    }
+    for source, target in (
+        (("__meta_kubernetes_pod_label_role",), "role"),
+        (("__meta_kubernetes_pod_label_app_kubernetes_io_name",), "app"),
+    ):
+        if (source, target) not in relabelled:
+            problems.append(f"no PodMonitor copies {source[0]} to the {target!r} label the analysis queries select")
+    app_arg_path = "metadata.labels['app.kubernetes.io/name']"
+    if rollout["metadata"].get("labels", {}).get("app.kubernetes.io/name") != pod_labels(rollout).get(
+        "app.kubernetes.io/name"
+    ):
+        problems.append(f"{ref(rollout)} {app_arg_path} (the analysis `app` arg) differs from its pods' label")
+    for template in of_kind(manifests, "AnalysisTemplate"):
+        for metric in template["spec"]["metrics"]:
+            query = metric["provider"]["prometheus"]["query"]
+            if 'role="canary"' not in query:
+                problems.append(f'{ref(template)} metric {metric["name"]} does not select role="canary"')
+            if not re.search(
+                r"len\(result\)\s*>\s*0", metric.get("successCondition", "")
+            ) or "isNaN(result[0])" not in (metric.get("successCondition", "")):
+                problems.append(f"{ref(template)} metric {metric['name']} successCondition lacks empty/NaN guards")
+    return problems
+
+
+#: What the pod template promises the server (docs/serving-interface.md), beyond what checkov checks.
+SERVING_CONTRACT = {
+    "port": 8080,
+    "port_name": "http",
+    "uid": 10001,
+    "writable": "/tmp",
+    "model_dir": "/app/models",
+}
+
+
+def serving_contract_problems(manifests: list[Manifest]) -> list[str]:
+    rollout = only(manifests, "Rollout")
+    pod = rollout["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    problems = []
+    if {
+        "name": SERVING_CONTRACT["port_name"],
+        "containerPort": SERVING_CONTRACT["port"],
+        "protocol": "TCP",
+    } not in (container.get("ports", [])):
+        problems.append(f"container must expose {SERVING_CONTRACT['port']} named {SERVING_CONTRACT['port_name']!r}")
+    if pod["securityContext"].get("runAsUser") != SERVING_CONTRACT["uid"]:
+        problems.append(f"pod must run as uid {SERVING_CONTRACT['uid']}")
+    paths = {
+        probe: container.get(probe, {}).get("httpGet", {}).get("path")
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
+    if paths != {"startupProbe": "/readyz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}:
+        problems.append(f"probes must use /readyz (startup, readiness) and /healthz (liveness), have {paths}")
+    mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+    empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+    if mounts.get(SERVING_CONTRACT["writable"]) not in empty_dirs:
+        problems.append(f"{SERVING_CONTRACT['writable']} must be an emptyDir (the only writable path)")
+    if set(mounts) - {SERVING_CONTRACT["writable"]}:
+        problems.append(f"unexpected writable mounts {sorted(set(mounts) - {SERVING_CONTRACT['writable']})}")
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    if env.get("MODEL_DIR") != SERVING_CONTRACT["model_dir"] or env.get("PORT") != str(SERVING_CONTRACT["port"]):
+        problems.append(f"env must set MODEL_DIR={SERVING_CONTRACT['model_dir']} and PORT={SERVING_CONTRACT['port']}")
+    return problems
+
+
+def parse_image(image: str) -> dict[str, str | None]:
+    match = IMAGE_REF.match(image)
+    if not match:
+        raise ValueError(f"not an image reference: {image!r}")
+    return match.groupdict()
+
+
+def load_release(overlay_dir: Path) -> dict[str, Any] | None:
+    path = overlay_dir / "release.json"
+    if not path.exists():
+        return None
+    try:
+        release: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON: {error}") from error
+    return release
+
+
+def image_pin_problems(overlay_dir: Path, manifests: list[Manifest]) -> list[str]:
+    """Where a release record sits beside the overlay, every container runs exactly its image, by digest."""
+    release = load_release(overlay_dir)
+    if release is None:
+        return []
+    where = overlay_dir / "release.json"
+    image = release.get("image") or {}
+    repository, digest = image.get("repository"), image.get("digest")
+    if not isinstance(digest, str) or not DIGEST.match(digest):
+        return [f"{where}: image.digest must be sha256:<64 hex>, is {digest!r}"]
+    problems = []
+    rollout = only(manifests, "Rollout")
+    for container in rollout["spec"]["template"]["spec"]["containers"]:
+        parts = parse_image(container["image"])
+        if parts["digest"] != digest or parts["name"] != repository:
+            problems.append(
+                f"{ref(rollout)} container {container['name']} runs {container['image']!r}, "
+                f"but {where} released {repository}@{digest}: "
+                f"set images[].digest in {overlay_dir / 'kustomization.yaml'}"
+            )
+    return problems

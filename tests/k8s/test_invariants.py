@@ -1,0 +1,224 @@
+"""Invariants on the rendered overlays, each shown to hold and shown to catch the mistake it is about."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.k8s import invariants
+from tests.k8s.manifests import Manifest, only
+
+Check = Callable[[list[Manifest]], list[str]]
+CHECKS: dict[str, Check] = {
+    "selectors": invariants.selector_problems,
+    "references": invariants.reference_problems,
+    "replicas": invariants.replica_problems,
+    "analysis": invariants.analysis_problems,
+    "canary labelling": invariants.canary_labelling_problems,
+    "serving contract": invariants.serving_contract_problems,
+}
+
+
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_invariant_holds(rendered: dict[str, list[Manifest]], environment: str, check: str) -> None:
+    assert CHECKS[check](rendered[environment]) == []
+
+
+def _broken(
+    manifests: list[Manifest], kind: str, name: str | None, edit: Callable[[Manifest], object]
+) -> list[Manifest]:
+    changed = copy.deepcopy(manifests)
+    edit(only(changed, kind, name))
+    return changed
+
+
+def _rollout_pod(rollout: Manifest) -> dict[str, Any]:
+    pod: dict[str, Any] = rollout["spec"]["template"]["spec"]
+    return pod
+
+
+def _first_analysis(rollout: Manifest) -> dict[str, Any]:
+    analysis: dict[str, Any] = next(
+        s["analysis"] for s in rollout["spec"]["strategy"]["canary"]["steps"] if "analysis" in s
+    )
+    return analysis
+
+
+# (check, kind, name, edit, words the problem must contain)
+BREAKAGES = [
+    (
+        "selectors",
+        "Service",
+        "model-server-canary",
+        lambda s: s["spec"]["selector"].update(app="typo"),
+        "model-server-canary",
+    ),
+    (
+        "selectors",
+        "PodMonitor",
+        None,
+        lambda m: m["spec"]["selector"]["matchLabels"].update({"app.kubernetes.io/name": "other"}),
+        "PodMonitor",
+    ),
+    (
+        "selectors",
+        "NetworkPolicy",
+        None,
+        lambda n: n["spec"]["podSelector"].update(matchLabels={}),
+        "NetworkPolicy",
+    ),
+    (
+        "selectors",
+        "PodDisruptionBudget",
+        None,
+        lambda p: p["spec"]["selector"]["matchLabels"].update(tier="x"),
+        "PodDisruptionBudget",
+    ),
+    (
+        "references",
+        "Rollout",
+        None,
+        lambda r: r["spec"]["strategy"]["canary"].update(canaryService="model-server-preview"),
+        "canaryService",
+    ),
+    (
+        "references",
+        "Rollout",
+        None,
+        lambda r: _rollout_pod(r).update(serviceAccountName="default"),
+        "serviceAccount",
+    ),
+    (
+        "references",
+        "Service",
+        "model-server",
+        lambda s: s["spec"]["ports"][0].update(targetPort="metrics"),
+        "targetPort",
+    ),
+    (
+        "references",
+        "PodMonitor",
+        None,
+        lambda m: m["spec"]["podMetricsEndpoints"][0].update(port="metrics"),
+        "scrapes port",
+    ),
+    ("replicas", "Rollout", None, lambda r: r["spec"].update(replicas=3), "spec.replicas"),
+    (
+        "replicas",
+        "HorizontalPodAutoscaler",
+        None,
+        lambda h: h["spec"]["scaleTargetRef"].update(kind="Deployment"),
+        "HorizontalPodAutoscaler",
+    ),
+    (
+        "replicas",
+        "Rollout",
+        None,
+        lambda r: r["spec"]["strategy"]["canary"]["steps"].insert(0, {"setWeight": 33}),
+        "setWeight 33",
+    ),
+    (
+        "analysis",
+        "Rollout",
+        None,
+        lambda r: _first_analysis(r)["templates"].append({"templateName": "error-budget"}),
+        "error-budget",
+    ),
+    (
+        "analysis",
+        "Rollout",
+        None,
+        lambda r: _first_analysis(r).update(args=[a for a in _first_analysis(r)["args"] if a["name"] != "max-psi"]),
+        "max-psi",
+    ),
+    (
+        "analysis",
+        "Rollout",
+        None,
+        lambda r: _first_analysis(r)["args"].append({"name": "max-pis", "value": "0.1"}),
+        "max-pis",
+    ),
+    (
+        "analysis",
+        "AnalysisTemplate",
+        "latency-p99",
+        lambda t: t["spec"]["metrics"][0].update(successCondition="result[0] <= {{args.max-latency}}"),
+        "max-latency",
+    ),
+    (
+        "analysis",
+        "Rollout",
+        None,
+        lambda r: r["spec"]["strategy"]["canary"].update(
+            steps=[s for s in r["spec"]["strategy"]["canary"]["steps"] if "analysis" not in s]
+        ),
+        "no analysis",
+    ),
+    (
+        "canary labelling",
+        "Rollout",
+        None,
+        lambda r: r["spec"]["strategy"]["canary"]["canaryMetadata"]["labels"].update(role="preview"),
+        "role=canary",
+    ),
+    (
+        "canary labelling",
+        "PodMonitor",
+        None,
+        lambda m: m["spec"]["podMetricsEndpoints"][0].update(relabelings=[]),
+        "role",
+    ),
+    (
+        "canary labelling",
+        "AnalysisTemplate",
+        "success-rate",
+        lambda t: t["spec"]["metrics"][0].update(successCondition="result[0] >= 0.99"),
+        "guards",
+    ),
+    (
+        "canary labelling",
+        "AnalysisTemplate",
+        "prediction-psi",
+        lambda t: t["spec"]["metrics"][0]["provider"]["prometheus"].update(
+            query=t["spec"]["metrics"][0]["provider"]["prometheus"]["query"].replace('role="canary"', 'role=~".+"')
+        ),
+        'role="canary"',
+    ),
+    (
+        "serving contract",
+        "Rollout",
+        None,
+        lambda r: _rollout_pod(r)["containers"][0]["livenessProbe"]["httpGet"].update(path="/readyz"),
+        "probes",
+    ),
+    (
+        "serving contract",
+        "Rollout",
+        None,
+        lambda r: _rollout_pod(r)["containers"][0]["volumeMounts"].append({"name": "tmp", "mountPath": "/app"}),
+        "unexpected writable",
+    ),
+    (
+        "serving contract",
+        "Rollout",
+        None,
+        lambda r: _rollout_pod(r)["securityContext"].update(runAsUser=1000),
+        "uid",
+    ),
+]
+
+
+@pytest.mark.parametrize(("check", "kind", "name", "edit", "words"), BREAKAGES, ids=[b[-1] for b in BREAKAGES])
+def test_invariant_catches_the_mistake(
+    rendered: dict[str, list[Manifest]],
+    check: str,
+    kind: str,
+    name: str | None,
+    edit: Callable[[Manifest], object],
+    words: str,
+) -> None:
+    problems = CHECKS[check](_broken(rendered["staging"], kind, name, edit))
+    assert any(words in problem for problem in problems), problems
