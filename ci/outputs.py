@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from ci.champion import ReleaseRecord, champion_from_snapshot
+from ci.champion import champion_from_snapshot
+from ci.release_record import ReleaseRecord
 from model import artifact, paths
 from model.contract import Contract, load_contract
 from model.errors import LighthouseError

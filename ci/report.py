@@ -160,8 +160,12 @@ class Report:
         return [table(["metric", "challenger", "champion", "delta", "gate rule", "verdict"], rows, right=(1, 2, 3))]
 
     def _fairness_entries(self) -> list[dict[str, Any]]:
+        """Audited attributes in contract order (unknown ones after), then the intersection."""
         report = self.outputs.fairness
-        return [*report["attributes"], *([report["intersection"]] if report.get("intersection") else [])]
+        order = [a.column for a in self.outputs.contract.sensitive_attributes]
+        names = sorted(report["attributes"], key=lambda n: (order.index(n) if n in order else len(order), n))
+        intersection = [report["intersection"]] if report.get("intersection") else []
+        return [*(report["attributes"][n] for n in names), *intersection]
 
     def fairness_summary(self) -> list[str]:
         report = self.outputs.fairness

@@ -88,7 +88,7 @@ def describe(entry: dict[str, Any]) -> str:
 
 def entries(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Every audited entry of a report: the attributes, then the intersection when there is one."""
-    return [*report["attributes"], *([report["intersection"]] if report["intersection"] else [])]
+    return [*report["attributes"].values(), *([report["intersection"]] if report.get("intersection") else [])]
 
 
 def _edge(value: float) -> str:
@@ -188,19 +188,15 @@ def audit(
     threshold: float,
 ) -> dict[str, Any]:
     """The whole fairness report for predictions `y_pred` on `frame` (the held-out split)."""
-    entries = []
+    attributes: dict[str, dict[str, Any]] = {}
     labelled: list[tuple[pd.Series, list[str]]] = []
     for attribute in contract.sensitive_attributes:
         groups, order = group_labels(frame, contract, attribute)
         labelled.append((groups, order))
-        entries.append(
-            {
-                **audit_groups(
-                    attribute.column, [attribute.column], groups, order, y_true, y_pred, params.min_group_size
-                ),
-                "bands": list(attribute.bands) if attribute.bands is not None else None,
-            }
-        )
+        attributes[attribute.column] = {
+            **audit_groups(attribute.column, [attribute.column], groups, order, y_true, y_pred, params.min_group_size),
+            "bands": list(attribute.bands) if attribute.bands is not None else None,
+        }
     intersection = None
     if params.intersection and len(labelled) >= 2:
         combined = pd.Series(
@@ -224,7 +220,7 @@ def audit(
             "true_positive_rate": _clean(_rate_among(y_true, y_pred, 1)),
             "false_positive_rate": _clean(_rate_among(y_true, y_pred, 0)),
         },
-        "attributes": entries,
+        "attributes": attributes,  # keyed by attribute, as the release record's `fairness` is (ci/release_record.py)
         "intersection": intersection,
     }
 

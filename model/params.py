@@ -158,7 +158,7 @@ class GatesParams(Frozen):
     """Thresholds of the quality gates (ci/gates.py); `advisory` lists gates (or gate families) that report
     without blocking."""
 
-    champion_record: str = Field(min_length=1)
+    champion_overlay: str = Field(min_length=1)  # the production overlay directory holding release.json
     advisory: tuple[str, ...] = ()
     metrics: dict[str, MetricBound] = Field(default_factory=dict)
     regression: dict[str, float] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ PIPELINE_FILES = (
     "tests/gates",
     "tests/conftest.py",
     "tests/__init__.py",
+    "k8s/overlays/production",  # the champion stage depends on it (its release.json is the champion)
     ".dvc/config",
     ".dvcignore",
     "pyproject.toml",

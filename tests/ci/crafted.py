@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 from sklearn.model_selection import train_test_split
 
+from ci.champion import record_path as champion_record_path
 from ci.champion import snapshot
 from model import artifact, paths
 from model.contract import Contract
@@ -87,7 +88,7 @@ def fast_params(**gates: Any) -> dict[str, Any]:
     return params
 
 
-def release_record(metrics: dict[str, float], fairness: dict[str, Any] | None = None) -> dict[str, Any]:
+def champion_record(metrics: dict[str, float], fairness: dict[str, Any] | None = None) -> dict[str, Any]:
     """A champion release record in the format of docs/release-record.md."""
     return {
         "schema_version": 1,
@@ -158,7 +159,7 @@ def craft(
 
         attribution = shap_stage.attribute(model, test, typed_contract, typed_params.explain)
         write_json(root / paths.EXPLAIN_REPORT, shap_stage.report(attribution, len(test), typed_params.explain))
-    record_path = root / typed_params.gates.champion_record
+    record_path = root / champion_record_path(typed_params.gates)
     if champion is not None:
         record_path.parent.mkdir(parents=True, exist_ok=True)
         write_json(record_path, champion)

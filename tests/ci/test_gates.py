@@ -47,7 +47,7 @@ def test_sound_model_without_champion_passes_with_the_note(tmp_path: Path, examp
 def test_crippled_model_fails_the_regression_gate_against_the_champion(
     tmp_path: Path, example, sound_model, crippled_model
 ) -> None:
-    champion = crafted.release_record(_sound_metrics(example, sound_model))
+    champion = crafted.champion_record(_sound_metrics(example, sound_model))
     # Only the regression gates judge metrics here, so nothing else can be the reason it fails.
     params = crafted.fast_params(metrics={}, behaviour={"invariance": [], "directional": []})
     project = crafted.craft(tmp_path, crippled_model, example.test, params, example.contract_dict, champion)

@@ -7,7 +7,7 @@ import pytest
 
 def entry_for(outputs, name: str) -> dict:
     report = outputs.fairness
-    entries = {e["name"]: e for e in report["attributes"]}
+    entries = dict(report["attributes"])
     if report.get("intersection"):
         entries[report["intersection"]["name"]] = report["intersection"]
     if name not in entries:
