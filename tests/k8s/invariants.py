@@ -37,21 +37,19 @@ def selector_problems(manifests: list[Manifest]) -> list[str]:
     selectors: list[tuple[str, Mapping[str, str] | None]] = [
         (f"{ref(rollout)} spec.selector", rollout["spec"]["selector"].get("matchLabels"))
     ]
-    selectors += [
-        (f"{ref(s)} spec.selector", s["spec"].get("selector")) for s in of_kind(manifests, "Service")
-    ]
+    selectors += [(f"{ref(s)} spec.selector", s["spec"].get("selector")) for s in of_kind(manifests, "Service")]
     for kind, path in (
         ("PodDisruptionBudget", "selector"),
         ("NetworkPolicy", "podSelector"),
         ("PodMonitor", "selector"),
     ):
         selectors += [
-            (f"{ref(m)} spec.{path}", m["spec"][path].get("matchLabels")) for m in of_kind(manifests, kind)
+            (f"{ref(m)} spec.{path}", m["spec"][path].get("matchLabels"))
+            for m in of_kind(manifests, kind)
+            if m["metadata"]["name"] == rollout["metadata"]["name"]  # other workloads' policies are their own
         ]
     for constraint in rollout["spec"]["template"]["spec"].get("topologySpreadConstraints", []):
-        selectors.append(
-            (f"{ref(rollout)} topologySpreadConstraints", constraint["labelSelector"]["matchLabels"])
-        )
+        selectors.append((f"{ref(rollout)} topologySpreadConstraints", constraint["labelSelector"]["matchLabels"]))
     for where, selector in selectors:
         if not _matches(selector, labels):
             problems.append(f"{where} {selector} does not match the Rollout's pod labels {labels}")
@@ -80,22 +78,16 @@ def reference_problems(manifests: list[Manifest]) -> list[str]:
     for service in services.values():
         for port in service["spec"]["ports"]:
             if isinstance(port["targetPort"], str) and port["targetPort"] not in ports:
-                problems.append(
-                    f"{ref(service)} targetPort {port['targetPort']!r} is not a container port {ports}"
-                )
+                problems.append(f"{ref(service)} targetPort {port['targetPort']!r} is not a container port {ports}")
     for monitor in of_kind(manifests, "PodMonitor"):
         for endpoint in monitor["spec"]["podMetricsEndpoints"]:
             if endpoint["port"] not in ports:
-                problems.append(
-                    f"{ref(monitor)} scrapes port {endpoint['port']!r}, not a container port {ports}"
-                )
+                problems.append(f"{ref(monitor)} scrapes port {endpoint['port']!r}, not a container port {ports}")
     for container in rollout["spec"]["template"]["spec"]["containers"]:
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             port = container.get(probe, {}).get("httpGet", {}).get("port")
             if isinstance(port, str) and port not in ports:
-                problems.append(
-                    f"{ref(rollout)} {container['name']} {probe} port {port!r} is not a container port"
-                )
+                problems.append(f"{ref(rollout)} {container['name']} {probe} port {port!r} is not a container port")
     return problems
 
 
@@ -104,9 +96,7 @@ def replica_problems(manifests: list[Manifest]) -> list[str]:
     rollout = only(manifests, "Rollout")
     problems = []
     if "replicas" in rollout["spec"]:
-        problems.append(
-            f"{ref(rollout)} sets spec.replicas: the HorizontalPodAutoscaler owns the replica count"
-        )
+        problems.append(f"{ref(rollout)} sets spec.replicas: the HorizontalPodAutoscaler owns the replica count")
     targeting = [
         hpa
         for hpa in of_kind(manifests, "HorizontalPodAutoscaler")
@@ -114,9 +104,7 @@ def replica_problems(manifests: list[Manifest]) -> list[str]:
         == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout["metadata"]["name"]}
     ]
     if len(targeting) != 1:
-        problems.append(
-            f"expected one HorizontalPodAutoscaler targeting {ref(rollout)}, found {len(targeting)}"
-        )
+        problems.append(f"expected one HorizontalPodAutoscaler targeting {ref(rollout)}, found {len(targeting)}")
         return problems
     canary = rollout["spec"]["strategy"]["canary"]
     if "trafficRouting" in canary:
@@ -164,13 +152,9 @@ def analysis_problems(manifests: list[Manifest]) -> list[str]:
             accepted |= {a["name"] for a in args}
             missing = {a["name"] for a in args if "value" not in a and "valueFrom" not in a} - supplied
             if missing:
-                problems.append(
-                    f"{ref(rollout)} {where} gives {entry['templateName']} no value for {sorted(missing)}"
-                )
+                problems.append(f"{ref(rollout)} {where} gives {entry['templateName']} no value for {sorted(missing)}")
         if supplied - accepted:
-            problems.append(
-                f"{ref(rollout)} {where} passes args no template takes: {sorted(supplied - accepted)}"
-            )
+            problems.append(f"{ref(rollout)} {where} passes args no template takes: {sorted(supplied - accepted)}")
     return problems
 
 
@@ -185,9 +169,7 @@ def canary_labelling_problems(manifests: list[Manifest]) -> list[str]:
     }
     for expected, actual in roles.items():
         if actual != expected:
-            problems.append(
-                f"{ref(rollout)} {expected}Metadata must label pods role={expected}, has {actual!r}"
-            )
+            problems.append(f"{ref(rollout)} {expected}Metadata must label pods role={expected}, has {actual!r}")
     relabelled = {
         (tuple(r.get("sourceLabels", [])), r.get("targetLabel"))
         for m in of_kind(manifests, "PodMonitor")
@@ -199,16 +181,12 @@ def canary_labelling_problems(manifests: list[Manifest]) -> list[str]:
         (("__meta_kubernetes_pod_label_app_kubernetes_io_name",), "app"),
     ):
         if (source, target) not in relabelled:
-            problems.append(
-                f"no PodMonitor copies {source[0]} to the {target!r} label the analysis queries select"
-            )
+            problems.append(f"no PodMonitor copies {source[0]} to the {target!r} label the analysis queries select")
     app_arg_path = "metadata.labels['app.kubernetes.io/name']"
     if rollout["metadata"].get("labels", {}).get("app.kubernetes.io/name") != pod_labels(rollout).get(
         "app.kubernetes.io/name"
     ):
-        problems.append(
-            f"{ref(rollout)} {app_arg_path} (the analysis `app` arg) differs from its pods' label"
-        )
+        problems.append(f"{ref(rollout)} {app_arg_path} (the analysis `app` arg) differs from its pods' label")
     for template in of_kind(manifests, "AnalysisTemplate"):
         for metric in template["spec"]["metrics"]:
             query = metric["provider"]["prometheus"]["query"]
@@ -217,9 +195,7 @@ def canary_labelling_problems(manifests: list[Manifest]) -> list[str]:
             if not re.search(
                 r"len\(result\)\s*>\s*0", metric.get("successCondition", "")
             ) or "isNaN(result[0])" not in (metric.get("successCondition", "")):
-                problems.append(
-                    f"{ref(template)} metric {metric['name']} successCondition lacks empty/NaN guards"
-                )
+                problems.append(f"{ref(template)} metric {metric['name']} successCondition lacks empty/NaN guards")
     return problems
 
 
@@ -243,9 +219,7 @@ def serving_contract_problems(manifests: list[Manifest]) -> list[str]:
         "containerPort": SERVING_CONTRACT["port"],
         "protocol": "TCP",
     } not in (container.get("ports", [])):
-        problems.append(
-            f"container must expose {SERVING_CONTRACT['port']} named {SERVING_CONTRACT['port_name']!r}"
-        )
+        problems.append(f"container must expose {SERVING_CONTRACT['port']} named {SERVING_CONTRACT['port_name']!r}")
     if pod["securityContext"].get("runAsUser") != SERVING_CONTRACT["uid"]:
         problems.append(f"pod must run as uid {SERVING_CONTRACT['uid']}")
     paths = {
@@ -261,12 +235,8 @@ def serving_contract_problems(manifests: list[Manifest]) -> list[str]:
     if set(mounts) - {SERVING_CONTRACT["writable"]}:
         problems.append(f"unexpected writable mounts {sorted(set(mounts) - {SERVING_CONTRACT['writable']})}")
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    if env.get("MODEL_DIR") != SERVING_CONTRACT["model_dir"] or env.get("PORT") != str(
-        SERVING_CONTRACT["port"]
-    ):
-        problems.append(
-            f"env must set MODEL_DIR={SERVING_CONTRACT['model_dir']} and PORT={SERVING_CONTRACT['port']}"
-        )
+    if env.get("MODEL_DIR") != SERVING_CONTRACT["model_dir"] or env.get("PORT") != str(SERVING_CONTRACT["port"]):
+        problems.append(f"env must set MODEL_DIR={SERVING_CONTRACT['model_dir']} and PORT={SERVING_CONTRACT['port']}")
     return problems
 
 
@@ -307,5 +277,72 @@ def image_pin_problems(overlay_dir: Path, manifests: list[Manifest]) -> list[str
                 f"{ref(rollout)} container {container['name']} runs {container['image']!r}, "
                 f"but {where} released {repository}@{digest}: "
                 f"set images[].digest in {overlay_dir / 'kustomization.yaml'}"
+            )
+    return problems
+
+
+#: The monitor's exit codes that fail its Job at once (model/monitor/report.py): a retry gives the same answer.
+def _verdict_exit_codes() -> set[int]:
+    from model.monitor import report
+
+    return {report.EXIT_BAD_INPUT, report.EXIT_INSUFFICIENT, report.EXIT_WARN, report.EXIT_ALERT}
+
+
+def monitor_problems(manifests: list[Manifest]) -> list[str]:
+    """The drift monitor's CronJob (k8s/components/monitor) runs the server's image as its uid, with the account,
+    volume and network policy it names, a command line the monitor accepts, and a Job that fails at once on the
+    monitor's verdict exit codes. No CronJob (the component left out): nothing to check."""
+    from model.monitor.cli import build_parser
+
+    cronjobs = of_kind(manifests, "CronJob")
+    if not cronjobs:
+        return []
+    rollout = only(manifests, "Rollout")
+    server_images = {c["image"] for c in rollout["spec"]["template"]["spec"]["containers"]}
+    accounts = {a["metadata"]["name"] for a in of_kind(manifests, "ServiceAccount")}
+    claims = {c["metadata"]["name"] for c in of_kind(manifests, "PersistentVolumeClaim")}
+    problems = []
+    for cronjob in cronjobs:
+        job = cronjob["spec"]["jobTemplate"]["spec"]
+        pod = job["template"]["spec"]
+        labels = job["template"]["metadata"].get("labels", {})
+        where = ref(cronjob)
+        for container in pod["containers"]:
+            if container["image"] not in server_images:
+                problems.append(f"{where} runs {container['image']!r}, not the Rollout's image {server_images}")
+            try:
+                args = build_parser().parse_args(container.get("args", []))
+            except SystemExit:
+                problems.append(f"{where} container {container['name']}: `python -m model.monitor` rejects its args")
+                continue
+            mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+            writable = {path for path, m in mounts.items() if not m.get("readOnly")}
+            for output in (args.out, args.markdown):
+                if not any(str(output).startswith(f"{path}/") for path in writable):
+                    problems.append(f"{where} writes {output} outside its writable mounts {sorted(writable)}")
+            if args.logs is not None and str(args.logs) not in mounts:
+                problems.append(f"{where} reads --logs {args.logs}, which is not a mounted volume")
+        if pod["securityContext"].get("runAsUser") != SERVING_CONTRACT["uid"]:
+            problems.append(f"{where} pod must run as uid {SERVING_CONTRACT['uid']} (the image's user)")
+        if pod.get("serviceAccountName") not in accounts:
+            problems.append(f"{where} serviceAccountName {pod.get('serviceAccountName')!r} is not rendered")
+        for volume in pod.get("volumes", []):
+            claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+            if claim is not None and claim not in claims:
+                problems.append(f"{where} mounts PersistentVolumeClaim {claim!r}, which is not rendered")
+        if not any(
+            _matches(p["spec"]["podSelector"].get("matchLabels"), labels) for p in of_kind(manifests, "NetworkPolicy")
+        ):
+            problems.append(f"{where} pods {labels} are selected by no NetworkPolicy")
+        failing = {
+            code
+            for rule in job.get("podFailurePolicy", {}).get("rules", [])
+            if rule["action"] == "FailJob"
+            for code in rule.get("onExitCodes", {}).get("values", [])
+        }
+        if failing != _verdict_exit_codes():
+            problems.append(
+                f"{where} podFailurePolicy fails the Job on exit codes {sorted(failing)}, "
+                f"the monitor's verdicts are {sorted(_verdict_exit_codes())}"
             )
     return problems

@@ -19,7 +19,7 @@ ENVIRONMENTS = ("staging", "production")
 Manifest = dict[str, Any]
 
 #: Kinds validated by kubernetes-validate (the rest need a schema in k8s/schemas).
-CORE_API_GROUPS = ("v1", "apps/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1")
+CORE_API_GROUPS = ("v1", "apps/v1", "batch/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1")
 
 
 class RenderError(RuntimeError):
@@ -53,9 +53,7 @@ def only(manifests: Iterable[Manifest], kind: str, name: str | None = None) -> M
     """The one resource of `kind` (and `name`); an error names what was found instead."""
     found = [m for m in of_kind(manifests, kind) if name is None or m["metadata"]["name"] == name]
     if len(found) != 1:
-        raise LookupError(
-            f"expected exactly one {kind}{'/' + name if name else ''}, found {[ref(m) for m in found]}"
-        )
+        raise LookupError(f"expected exactly one {kind}{'/' + name if name else ''}, found {[ref(m) for m in found]}")
     return found[0]
 
 
