@@ -60,7 +60,9 @@ def recording_rules(queries: Mapping[str, str]) -> dict[str, Any]:
         "groups": [
             {
                 "name": "analysis-templates",
-                "rules": [{"record": recording_rule_name(name), "expr": expr} for name, expr in queries.items()],
+                "rules": [
+                    {"record": recording_rule_name(name), "expr": expr} for name, expr in queries.items()
+                ],
             }
         ]
     }
@@ -111,7 +113,9 @@ def _to_python(condition: str) -> str:
 
 def evaluate_condition(condition: str, result: Sequence[float]) -> bool:
     """Evaluate a success/failure condition against a Prometheus vector result (a list of floats)."""
-    value = eval(_to_python(condition), {"__builtins__": {}}, {"len": len, "result": list(result), "isnan": math.isnan})
+    value = eval(
+        _to_python(condition), {"__builtins__": {}}, {"len": len, "result": list(result), "isnan": math.isnan}
+    )
     if not isinstance(value, bool):
         raise UnsupportedConditionError(f"{condition!r} does not evaluate to a boolean")
     return value

@@ -37,7 +37,9 @@ def selector_problems(manifests: list[Manifest]) -> list[str]:
     selectors: list[tuple[str, Mapping[str, str] | None]] = [
         (f"{ref(rollout)} spec.selector", rollout["spec"]["selector"].get("matchLabels"))
     ]
-    selectors += [(f"{ref(s)} spec.selector", s["spec"].get("selector")) for s in of_kind(manifests, "Service")]
+    selectors += [
+        (f"{ref(s)} spec.selector", s["spec"].get("selector")) for s in of_kind(manifests, "Service")
+    ]
     for kind, path in (
         ("PodDisruptionBudget", "selector"),
         ("NetworkPolicy", "podSelector"),
@@ -49,7 +51,9 @@ def selector_problems(manifests: list[Manifest]) -> list[str]:
             if m["metadata"]["name"] == rollout["metadata"]["name"]  # other workloads' policies are their own
         ]
     for constraint in rollout["spec"]["template"]["spec"].get("topologySpreadConstraints", []):
-        selectors.append((f"{ref(rollout)} topologySpreadConstraints", constraint["labelSelector"]["matchLabels"]))
+        selectors.append(
+            (f"{ref(rollout)} topologySpreadConstraints", constraint["labelSelector"]["matchLabels"])
+        )
     for where, selector in selectors:
         if not _matches(selector, labels):
             problems.append(f"{where} {selector} does not match the Rollout's pod labels {labels}")
@@ -78,16 +82,22 @@ def reference_problems(manifests: list[Manifest]) -> list[str]:
     for service in services.values():
         for port in service["spec"]["ports"]:
             if isinstance(port["targetPort"], str) and port["targetPort"] not in ports:
-                problems.append(f"{ref(service)} targetPort {port['targetPort']!r} is not a container port {ports}")
+                problems.append(
+                    f"{ref(service)} targetPort {port['targetPort']!r} is not a container port {ports}"
+                )
     for monitor in of_kind(manifests, "PodMonitor"):
         for endpoint in monitor["spec"]["podMetricsEndpoints"]:
             if endpoint["port"] not in ports:
-                problems.append(f"{ref(monitor)} scrapes port {endpoint['port']!r}, not a container port {ports}")
+                problems.append(
+                    f"{ref(monitor)} scrapes port {endpoint['port']!r}, not a container port {ports}"
+                )
     for container in rollout["spec"]["template"]["spec"]["containers"]:
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             port = container.get(probe, {}).get("httpGet", {}).get("port")
             if isinstance(port, str) and port not in ports:
-                problems.append(f"{ref(rollout)} {container['name']} {probe} port {port!r} is not a container port")
+                problems.append(
+                    f"{ref(rollout)} {container['name']} {probe} port {port!r} is not a container port"
+                )
     return problems
 
 
@@ -96,7 +106,9 @@ def replica_problems(manifests: list[Manifest]) -> list[str]:
     rollout = only(manifests, "Rollout")
     problems = []
     if "replicas" in rollout["spec"]:
-        problems.append(f"{ref(rollout)} sets spec.replicas: the HorizontalPodAutoscaler owns the replica count")
+        problems.append(
+            f"{ref(rollout)} sets spec.replicas: the HorizontalPodAutoscaler owns the replica count"
+        )
     targeting = [
         hpa
         for hpa in of_kind(manifests, "HorizontalPodAutoscaler")
@@ -104,7 +116,9 @@ def replica_problems(manifests: list[Manifest]) -> list[str]:
         == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout["metadata"]["name"]}
     ]
     if len(targeting) != 1:
-        problems.append(f"expected one HorizontalPodAutoscaler targeting {ref(rollout)}, found {len(targeting)}")
+        problems.append(
+            f"expected one HorizontalPodAutoscaler targeting {ref(rollout)}, found {len(targeting)}"
+        )
         return problems
     canary = rollout["spec"]["strategy"]["canary"]
     if "trafficRouting" in canary:
@@ -152,9 +166,13 @@ def analysis_problems(manifests: list[Manifest]) -> list[str]:
             accepted |= {a["name"] for a in args}
             missing = {a["name"] for a in args if "value" not in a and "valueFrom" not in a} - supplied
             if missing:
-                problems.append(f"{ref(rollout)} {where} gives {entry['templateName']} no value for {sorted(missing)}")
+                problems.append(
+                    f"{ref(rollout)} {where} gives {entry['templateName']} no value for {sorted(missing)}"
+                )
         if supplied - accepted:
-            problems.append(f"{ref(rollout)} {where} passes args no template takes: {sorted(supplied - accepted)}")
+            problems.append(
+                f"{ref(rollout)} {where} passes args no template takes: {sorted(supplied - accepted)}"
+            )
     return problems
 
 
@@ -169,7 +187,9 @@ def canary_labelling_problems(manifests: list[Manifest]) -> list[str]:
     }
     for expected, actual in roles.items():
         if actual != expected:
-            problems.append(f"{ref(rollout)} {expected}Metadata must label pods role={expected}, has {actual!r}")
+            problems.append(
+                f"{ref(rollout)} {expected}Metadata must label pods role={expected}, has {actual!r}"
+            )
     relabelled = {
         (tuple(r.get("sourceLabels", [])), r.get("targetLabel"))
         for m in of_kind(manifests, "PodMonitor")
@@ -181,12 +201,16 @@ def canary_labelling_problems(manifests: list[Manifest]) -> list[str]:
         (("__meta_kubernetes_pod_label_app_kubernetes_io_name",), "app"),
     ):
         if (source, target) not in relabelled:
-            problems.append(f"no PodMonitor copies {source[0]} to the {target!r} label the analysis queries select")
+            problems.append(
+                f"no PodMonitor copies {source[0]} to the {target!r} label the analysis queries select"
+            )
     app_arg_path = "metadata.labels['app.kubernetes.io/name']"
     if rollout["metadata"].get("labels", {}).get("app.kubernetes.io/name") != pod_labels(rollout).get(
         "app.kubernetes.io/name"
     ):
-        problems.append(f"{ref(rollout)} {app_arg_path} (the analysis `app` arg) differs from its pods' label")
+        problems.append(
+            f"{ref(rollout)} {app_arg_path} (the analysis `app` arg) differs from its pods' label"
+        )
     for template in of_kind(manifests, "AnalysisTemplate"):
         for metric in template["spec"]["metrics"]:
             query = metric["provider"]["prometheus"]["query"]
@@ -195,7 +219,9 @@ def canary_labelling_problems(manifests: list[Manifest]) -> list[str]:
             if not re.search(
                 r"len\(result\)\s*>\s*0", metric.get("successCondition", "")
             ) or "isNaN(result[0])" not in (metric.get("successCondition", "")):
-                problems.append(f"{ref(template)} metric {metric['name']} successCondition lacks empty/NaN guards")
+                problems.append(
+                    f"{ref(template)} metric {metric['name']} successCondition lacks empty/NaN guards"
+                )
     return problems
 
 
@@ -219,7 +245,9 @@ def serving_contract_problems(manifests: list[Manifest]) -> list[str]:
         "containerPort": SERVING_CONTRACT["port"],
         "protocol": "TCP",
     } not in (container.get("ports", [])):
-        problems.append(f"container must expose {SERVING_CONTRACT['port']} named {SERVING_CONTRACT['port_name']!r}")
+        problems.append(
+            f"container must expose {SERVING_CONTRACT['port']} named {SERVING_CONTRACT['port_name']!r}"
+        )
     if pod["securityContext"].get("runAsUser") != SERVING_CONTRACT["uid"]:
         problems.append(f"pod must run as uid {SERVING_CONTRACT['uid']}")
     paths = {
@@ -235,8 +263,12 @@ def serving_contract_problems(manifests: list[Manifest]) -> list[str]:
     if set(mounts) - {SERVING_CONTRACT["writable"]}:
         problems.append(f"unexpected writable mounts {sorted(set(mounts) - {SERVING_CONTRACT['writable']})}")
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    if env.get("MODEL_DIR") != SERVING_CONTRACT["model_dir"] or env.get("PORT") != str(SERVING_CONTRACT["port"]):
-        problems.append(f"env must set MODEL_DIR={SERVING_CONTRACT['model_dir']} and PORT={SERVING_CONTRACT['port']}")
+    if env.get("MODEL_DIR") != SERVING_CONTRACT["model_dir"] or env.get("PORT") != str(
+        SERVING_CONTRACT["port"]
+    ):
+        problems.append(
+            f"env must set MODEL_DIR={SERVING_CONTRACT['model_dir']} and PORT={SERVING_CONTRACT['port']}"
+        )
     return problems
 
 

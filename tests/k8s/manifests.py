@@ -53,7 +53,9 @@ def only(manifests: Iterable[Manifest], kind: str, name: str | None = None) -> M
     """The one resource of `kind` (and `name`); an error names what was found instead."""
     found = [m for m in of_kind(manifests, kind) if name is None or m["metadata"]["name"] == name]
     if len(found) != 1:
-        raise LookupError(f"expected exactly one {kind}{'/' + name if name else ''}, found {[ref(m) for m in found]}")
+        raise LookupError(
+            f"expected exactly one {kind}{'/' + name if name else ''}, found {[ref(m) for m in found]}"
+        )
     return found[0]
 
 

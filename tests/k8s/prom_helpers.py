@@ -66,7 +66,9 @@ def prometheus_config(
     """One scrape job per metrics path; each target keeps its own static labels."""
     jobs: dict[str, list[dict[str, Any]]] = {}
     for target in targets:
-        jobs.setdefault(target.metrics_path, []).append({"targets": [target.address], "labels": dict(target.labels)})
+        jobs.setdefault(target.metrics_path, []).append(
+            {"targets": [target.address], "labels": dict(target.labels)}
+        )
     return {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
         "rule_files": [str(path) for path in rule_files],
@@ -172,7 +174,9 @@ class PrometheusServer:
         except urllib.error.HTTPError as error:
             body = json.loads(error.read() or b"{}")
         if body.get("status") != "success":
-            raise PrometheusError(f"{path} {dict(params or {})}: {body.get('errorType')}: {body.get('error')}")
+            raise PrometheusError(
+                f"{path} {dict(params or {})}: {body.get('errorType')}: {body.get('error')}"
+            )
         return body["data"]
 
     def query(self, expr: str, at: float | None = None) -> list[Sample]:

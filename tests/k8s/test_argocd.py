@@ -67,12 +67,16 @@ def test_repository_url_is_changed_in_one_place(tmp_path: Path, kubectl: str) ->
         assert application["spec"]["source"]["repoURL"] == "https://github.com/acme/churn-model.git"
         assert application["spec"]["source"]["targetRevision"] == "release"
     # Nothing else in k8s/argocd names the repository.
-    assert not [p for p in (K8S_DIR / "argocd").iterdir() if p.name != "source.yaml" and "github.com" in p.read_text()]
+    assert not [
+        p for p in (K8S_DIR / "argocd").iterdir() if p.name != "source.yaml" and "github.com" in p.read_text()
+    ]
 
 
 # --- notifications ------------------------------------------------------------------------------------------
 
-SUBSCRIPTION = re.compile(r"^notifications\.argoproj\.io/subscribe\.(?P<trigger>[\w-]+)\.(?P<service>[\w-]+)$")
+SUBSCRIPTION = re.compile(
+    r"^notifications\.argoproj\.io/subscribe\.(?P<trigger>[\w-]+)\.(?P<service>[\w-]+)$"
+)
 GO_TEMPLATE_ACTION = re.compile(r"\{\{.*?\}\}")
 
 

@@ -40,7 +40,9 @@ def differences(left: list[Manifest], right: list[Manifest]) -> set[str]:
     flat_left = {f"{ref(m)}:{p}": v for m in left for p, v in flatten(m).items()}
     flat_right = {f"{ref(m)}:{p}": v for m in right for p, v in flatten(m).items()}
     return {
-        p for p in flat_left.keys() | flat_right.keys() if flat_left.get(p, object()) != flat_right.get(p, object())
+        p
+        for p in flat_left.keys() | flat_right.keys()
+        if flat_left.get(p, object()) != flat_right.get(p, object())
     }
 
 
@@ -78,7 +80,9 @@ def canary_policy(manifests: list[Manifest]) -> dict[str, Any]:
     return {
         "first_weight": next(s["setWeight"] for s in steps if "setWeight" in s),
         "weights": [s["setWeight"] for s in steps if "setWeight" in s],
-        "soak_seconds": sum(_seconds(s["pause"]["duration"]) for s in steps if "duration" in s.get("pause", {})),
+        "soak_seconds": sum(
+            _seconds(s["pause"]["duration"]) for s in steps if "duration" in s.get("pause", {})
+        ),
         "analyses": len(analyses),
         "min_replicas": hpa["spec"]["minReplicas"],
         **{name: float(value) for name, value in args[0].items() if value is not None},

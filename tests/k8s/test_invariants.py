@@ -132,7 +132,9 @@ BREAKAGES = [
         "analysis",
         "Rollout",
         None,
-        lambda r: _first_analysis(r).update(args=[a for a in _first_analysis(r)["args"] if a["name"] != "max-psi"]),
+        lambda r: _first_analysis(r).update(
+            args=[a for a in _first_analysis(r)["args"] if a["name"] != "max-psi"]
+        ),
         "max-psi",
     ),
     (
@@ -184,7 +186,9 @@ BREAKAGES = [
         "AnalysisTemplate",
         "prediction-psi",
         lambda t: t["spec"]["metrics"][0]["provider"]["prometheus"].update(
-            query=t["spec"]["metrics"][0]["provider"]["prometheus"]["query"].replace('role="canary"', 'role=~".+"')
+            query=t["spec"]["metrics"][0]["provider"]["prometheus"]["query"].replace(
+                'role="canary"', 'role=~".+"'
+            )
         ),
         'role="canary"',
     ),
@@ -199,7 +203,9 @@ BREAKAGES = [
         "serving contract",
         "Rollout",
         None,
-        lambda r: _rollout_pod(r)["containers"][0]["volumeMounts"].append({"name": "tmp", "mountPath": "/app"}),
+        lambda r: _rollout_pod(r)["containers"][0]["volumeMounts"].append(
+            {"name": "tmp", "mountPath": "/app"}
+        ),
         "unexpected writable",
     ),
     (
@@ -260,7 +266,9 @@ def _monitor_container(cronjob: Manifest) -> dict[str, Any]:
     return container
 
 
-@pytest.mark.parametrize(("check", "kind", "name", "edit", "words"), BREAKAGES, ids=[b[-1] for b in BREAKAGES])
+@pytest.mark.parametrize(
+    ("check", "kind", "name", "edit", "words"), BREAKAGES, ids=[b[-1] for b in BREAKAGES]
+)
 def test_invariant_catches_the_mistake(
     rendered: dict[str, list[Manifest]],
     check: str,

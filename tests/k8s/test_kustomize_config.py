@@ -93,7 +93,9 @@ def test_a_strategic_merge_patch_would_drop_the_container_and_is_caught(k8s_copy
                 "kind": "Rollout",
                 "metadata": {"name": "model-server"},
                 "spec": {
-                    "template": {"spec": {"containers": [{"name": "server", "resources": {"limits": {"cpu": "2"}}}]}}
+                    "template": {
+                        "spec": {"containers": [{"name": "server", "resources": {"limits": {"cpu": "2"}}}]}
+                    }
                 },
             }
         )
@@ -116,13 +118,17 @@ def _prometheus_addresses(manifests: list[Manifest]) -> set[str]:
     }
 
 
-def test_prometheus_address_comes_from_settings(rendered: dict[str, list[Manifest]], environment: str) -> None:
+def test_prometheus_address_comes_from_settings(
+    rendered: dict[str, list[Manifest]], environment: str
+) -> None:
     settings = yaml.safe_load((K8S_DIR / "base" / "settings.yaml").read_text())
     assert _prometheus_addresses(rendered[environment]) == {settings["data"]["prometheusAddress"]}
     assert not of_kind(rendered[environment], "ConfigMap"), "the local-config settings must not be deployed"
 
 
-def test_changing_the_prometheus_address_in_one_place_changes_every_template(k8s_copy: Path, kubectl: str) -> None:
+def test_changing_the_prometheus_address_in_one_place_changes_every_template(
+    k8s_copy: Path, kubectl: str
+) -> None:
     settings_path = k8s_copy / "base" / "settings.yaml"
     settings = yaml.safe_load(settings_path.read_text())
     settings["data"]["prometheusAddress"] = "http://thanos-query.observability.svc:9090"

@@ -35,7 +35,8 @@ WEAKENINGS: dict[str, tuple[Mutation, set[str]]] = {
     "privileged": (lambda pod, c: c["securityContext"].update(privileged=True), {"CKV_K8S_16"}),
     "root": (
         lambda pod, c: [
-            sc.update(runAsNonRoot=False, runAsUser=0) for sc in (pod["securityContext"], c["securityContext"])
+            sc.update(runAsNonRoot=False, runAsUser=0)
+            for sc in (pod["securityContext"], c["securityContext"])
         ],
         {"CKV_K8S_23", "CKV_K8S_40"},
     ),
@@ -115,7 +116,9 @@ CheckovResults = dict[str, dict[str, set[str]]]  # resource -> {"passed": {...},
 
 
 @pytest.fixture(scope="session")
-def checkov_results(rendered: dict[str, list[Manifest]], tmp_path_factory: pytest.TempPathFactory) -> CheckovResults:
+def checkov_results(
+    rendered: dict[str, list[Manifest]], tmp_path_factory: pytest.TempPathFactory
+) -> CheckovResults:
     """One checkov run (it takes seconds to start) over both overlays and the weakened templates."""
     binary = checkov_binary()
     directory = tmp_path_factory.mktemp("checkov")

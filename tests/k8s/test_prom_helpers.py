@@ -17,8 +17,13 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
     binary = require_binary("prometheus")
     port = free_port()
     dead = ScrapeTarget(f"127.0.0.1:{free_port()}", {"role": "gone"})  # nothing listens there
-    targets = [ScrapeTarget(f"127.0.0.1:{port}", {"role": role, "app": "prometheus"}) for role in ("canary", "stable")]
-    with PrometheusServer(tmp_path_factory.mktemp("prometheus"), [*targets, dead], binary=binary, port=port) as server:
+    targets = [
+        ScrapeTarget(f"127.0.0.1:{port}", {"role": role, "app": "prometheus"})
+        for role in ("canary", "stable")
+    ]
+    with PrometheusServer(
+        tmp_path_factory.mktemp("prometheus"), [*targets, dead], binary=binary, port=port
+    ) as server:
         server.wait_for_scrapes(2, targets=targets)
         yield server
 

@@ -81,7 +81,9 @@ def test_alert_rules_pass_their_promtool_tests(
     _run_promtool(promtool, tmp_path, "alerts_test.yaml")
 
 
-def test_tested_expressions_are_the_template_queries(rendered: dict[str, list[Manifest]], tmp_path: Path) -> None:
+def test_tested_expressions_are_the_template_queries(
+    rendered: dict[str, list[Manifest]], tmp_path: Path
+) -> None:
     """promtool loads the templates' query strings, character for character, with args substituted."""
     write_analysis_rules(rendered["staging"], tmp_path)
     recorded = {
@@ -90,7 +92,9 @@ def test_tested_expressions_are_the_template_queries(rendered: dict[str, list[Ma
     }
     templates = of_kind(rendered["staging"], "AnalysisTemplate")
     expected = {
-        recording_rule_name(metric["name"]): resolve_args(metric["provider"]["prometheus"]["query"], PROMQL_TEST_ARGS)
+        recording_rule_name(metric["name"]): resolve_args(
+            metric["provider"]["prometheus"]["query"], PROMQL_TEST_ARGS
+        )
         for template in templates
         for metric in template["spec"]["metrics"]
     }
@@ -99,7 +103,9 @@ def test_tested_expressions_are_the_template_queries(rendered: dict[str, list[Ma
     # And the queries and rules are the same in every environment: only the analysis arguments differ.
     for manifests in rendered.values():
         assert [t["spec"] for t in of_kind(manifests, "AnalysisTemplate")] == [t["spec"] for t in templates]
-        assert only(manifests, "PrometheusRule")["spec"] == only(rendered["staging"], "PrometheusRule")["spec"]
+        assert (
+            only(manifests, "PrometheusRule")["spec"] == only(rendered["staging"], "PrometheusRule")["spec"]
+        )
 
 
 def test_every_analysis_query_and_alert_has_a_promtool_test(rendered: dict[str, list[Manifest]]) -> None:
@@ -111,8 +117,15 @@ def test_every_analysis_query_and_alert_has_a_promtool_test(rendered: dict[str, 
             assert re.search(rf"\b{re.escape(name)}\b", tested), f"no promtool test for {name}"
 
     alert_tests = yaml.safe_load((PROMQL_DIR / "alerts_test.yaml").read_text())["tests"]
-    firing = {t["alertname"] for group in alert_tests for t in group.get("alert_rule_test", []) if t["exp_alerts"]}
-    quiet = {t["alertname"] for group in alert_tests for t in group.get("alert_rule_test", []) if not t["exp_alerts"]}
+    firing = {
+        t["alertname"] for group in alert_tests for t in group.get("alert_rule_test", []) if t["exp_alerts"]
+    }
+    quiet = {
+        t["alertname"]
+        for group in alert_tests
+        for t in group.get("alert_rule_test", [])
+        if not t["exp_alerts"]
+    }
     rules = [r for g in only(rendered["staging"], "PrometheusRule")["spec"]["groups"] for r in g["rules"]]
     alerts = {r["alert"] for r in rules if "alert" in r}
     assert alerts == {

@@ -74,7 +74,9 @@ def _image(manifests: list[Manifest]) -> str:
     return image
 
 
-def test_repository_overlays_satisfy_the_pin_invariant(rendered: dict[str, list[Manifest]], environment: str) -> None:
+def test_repository_overlays_satisfy_the_pin_invariant(
+    rendered: dict[str, list[Manifest]], environment: str
+) -> None:
     overlay = OVERLAYS_DIR / environment
     assert invariants.image_pin_problems(overlay, rendered[environment]) == []
     if not (overlay / "release.json").exists():

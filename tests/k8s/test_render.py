@@ -31,7 +31,9 @@ SCHEMA_FILES = {
 def schema_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
     name = SCHEMA_FILES.get((api_version, kind))
     if name is None:
-        raise LookupError(f"no schema in k8s/schemas for {api_version} {kind}: add one and list it in SCHEMA_FILES")
+        raise LookupError(
+            f"no schema in k8s/schemas for {api_version} {kind}: add one and list it in SCHEMA_FILES"
+        )
     schema = json.loads((SCHEMAS_DIR / name).read_text())
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
@@ -118,7 +120,9 @@ def test_an_unknown_key_fails_the_schema(
     manifest = next(m for m in rendered["staging"] if m["kind"] == kind)
     assert schema_errors(manifest) == []
     errors = schema_errors(_set(manifest, path, value))
-    assert any("Additional properties are not allowed" in e or "is not valid under any" in e for e in errors), errors
+    assert any(
+        "Additional properties are not allowed" in e or "is not valid under any" in e for e in errors
+    ), errors
 
 
 @pytest.mark.parametrize(
@@ -134,7 +138,9 @@ def test_an_unknown_key_fails_the_argocd_schemas(
 ) -> None:
     manifest = next(m for m in rendered_argocd if m["kind"] == kind)
     assert schema_errors(manifest) == []
-    assert any("Additional properties are not allowed" in e for e in schema_errors(_set(manifest, path, value)))
+    assert any(
+        "Additional properties are not allowed" in e for e in schema_errors(_set(manifest, path, value))
+    )
 
 
 def test_a_wrong_value_fails_the_schema(rendered: dict[str, list[Manifest]]) -> None:
