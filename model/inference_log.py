@@ -233,6 +233,18 @@ class InferenceLogger:
             self.flush(timeout)
             self._stopping.set()
             self._thread.join(timeout)
+            self._count_leftovers()
+
+    def _count_leftovers(self) -> None:
+        """Batches still queued once the writer is gone (a call racing close(), or a timeout) count as dropped."""
+        assert self._metrics is not None
+        while True:
+            try:
+                batch = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._metrics.dropped.labels(reason=CLOSED).inc(len(batch.instances))
+            self._queue.task_done()
 
     def __enter__(self) -> InferenceLogger:
         return self

@@ -298,3 +298,23 @@ def test_unserialisable_values_are_written_as_text(tmp_path: Path) -> None:
         logger.log([{**INSTANCE, "when": object()}], [0.5], "1")
     (line,) = _lines(tmp_path)
     assert line["instance"]["when"].startswith("<object object")
+
+
+def test_close_gives_up_on_a_stuck_writer_and_counts_what_is_left(tmp_path: Path) -> None:
+    """Shutdown must not hang on a hung disk: close() returns after its timeout, the queued records counted."""
+    registry = CollectorRegistry()
+    gate = _Gate()
+    logger = _logger(tmp_path, registry, max_queue=100)
+    logger.log([{**INSTANCE, "sex": gate}], [0.5], "1")
+    assert gate.entered.wait(10)
+    for _ in range(20):
+        logger.log([INSTANCE, INSTANCE], [0.5, 0.5], "1")
+    closer = threading.Thread(target=logger.close, kwargs={"timeout": 0.2})
+    closer.start()
+    closer.join(30)
+    assert not closer.is_alive(), "close() hung behind the stuck writer"
+    assert _dropped(registry, CLOSED) == 40
+    gate.release.set()
+    assert logger._thread is not None
+    logger._thread.join(10)
+    assert _records(registry) == 1
