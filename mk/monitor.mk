@@ -36,8 +36,13 @@ monitor-release-reference: ## Write the reference of the model released to MONIT
 	@release=k8s/overlays/$(MONITOR_ENVIRONMENT)/release.json; \
 	if [ -f "$$release" ]; then \
 		sha=$$($(PY) -c 'import json, sys; print(json.load(open(sys.argv[1]))["git_sha"])' "$$release"); \
-		git show "$$sha:models/reference.json" > build/reference.json.tmp && mv build/reference.json.tmp build/reference.json; \
-		echo "reference of the release in $$release (commit $$sha) -> build/reference.json"; \
+		if git show "$$sha:models/reference.json" > build/reference.json.tmp 2>/dev/null; then \
+			mv build/reference.json.tmp build/reference.json; \
+			echo "reference of the release in $$release (commit $$sha) -> build/reference.json"; \
+		else \
+			rm -f build/reference.json.tmp; cp models/reference.json build/reference.json; \
+			echo "warning: commit $$sha (from $$release) has no models/reference.json: using this checkout's" >&2; \
+		fi; \
 	else \
 		cp models/reference.json build/reference.json; \
 		echo "no release in $$release yet: using this checkout's models/reference.json -> build/reference.json"; \
