@@ -184,10 +184,16 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return error_response(405, "method_not_allowed", f"{request.method} {request.url.path}: method not allowed")
-    if exc.status_code == 404:
-        return error_response(404, "not_found", f"{request.url.path}: no such endpoint")
-    return error_response(exc.status_code, "http_error", str(exc.detail))
+        allowed = (exc.headers or {}).get("Allow", "")
+        response = error_response(
+            405, "method_not_allowed", f"{request.method} {request.url.path}: method not allowed (allowed: {allowed})"
+        )
+    elif exc.status_code == 404:
+        response = error_response(404, "not_found", f"{request.url.path}: no such endpoint")
+    else:
+        response = error_response(exc.status_code, "http_error", str(exc.detail))
+    response.headers.update(exc.headers or {})  # e.g. the `Allow` header RFC 9110 requires on a 405
+    return response
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

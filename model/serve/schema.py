@@ -114,8 +114,10 @@ def field_path(loc: Sequence[int | str]) -> str:
 
 def _shown(value: Any) -> Any:
     """The offending value when it is a short scalar (echoing whole objects back helps nobody)."""
-    if isinstance(value, bool | int) or value is None:
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else _shown(str(value))  # JSON encoders stop at 64 bits
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
