@@ -91,11 +91,15 @@ class ServerProcess:
         return self.process.returncode
 
 
-def start_server(model_dir: Path, log_path: Path, wait: bool = True, **env: str) -> ServerProcess:
+def start_server(
+    model_dir: Path, log_path: Path, wait: bool = True, python: str = sys.executable, **env: str
+) -> ServerProcess:
+    """`python -m model.serve` from the repository root (on PYTHONPATH, as in the image's /app)."""
     port = free_port()
+    env = {"PYTHONPATH": str(ROOT), **env}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "model.serve"],
+            [python, "-m", "model.serve"],
             cwd=ROOT,
             env=server_env(model_dir, port, **env),
             stdout=log,
