@@ -11,15 +11,19 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from model.errors import LighthouseError
 from model.serve import logs
-from model.serve.config import Settings
-from model.serve.metrics import MULTIPROCESS_ENV
+from model.serve.config import MULTIPROCESS_ENV, Settings
+
+if TYPE_CHECKING:
+    from model.serve.service import ModelService
 
 log = logging.getLogger("model.serve")
 
@@ -42,6 +46,16 @@ def main(argv: list[str] | None = None) -> int:
         return _refuse(str(exc))
     logs.configure(settings.log_level)
 
+    if settings.workers > 1 and not args.check:
+        # Verify in a short-lived child: workers that fail to load would be restarted forever by uvicorn, and
+        # the parent need not hold a copy of the model it never serves.
+        checked = subprocess.run([sys.executable, "-m", "model.serve", "--check"], capture_output=True, text=True)
+        if checked.returncode != 0:
+            sys.stdout.write(checked.stdout)  # the child's JSON log lines say why
+            return checked.returncode
+        log.info("model verified; starting %d workers", settings.workers)
+        return serve_workers(settings)
+
     from model.serve.service import ModelService  # heavy: numpy, scikit-learn, skops
 
     try:
@@ -54,12 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     return serve(settings, service)
 
 
-def serve(settings: Settings, service: object) -> int:
-    import uvicorn
-
-    from model.serve.app import build_app
-
-    options = {
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
         "host": settings.host,
         "port": settings.port,
         "loop": "uvloop",
@@ -70,18 +80,30 @@ def serve(settings: Settings, service: object) -> int:
         "timeout_graceful_shutdown": settings.shutdown_timeout,
         "lifespan": "on",
     }
+
+
+def serve(settings: Settings, service: ModelService) -> int:
+    """One process: the model loaded here, served here."""
+    import uvicorn
+
+    from model.serve.app import build_app
+
     # uvicorn re-raises the SIGTERM it handled once it has drained; a no-op handler turns that into exit 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    if settings.workers == 1:
-        server = uvicorn.Server(uvicorn.Config(build_app(settings, service), **options))  # type: ignore[arg-type]
-        server.run()
-        return 0 if server.started else 1
-    # Each worker loads the model itself (uvicorn spawns them); metrics are merged through files in /tmp.
-    del service
+    server = uvicorn.Server(uvicorn.Config(build_app(settings, service), **uvicorn_options(settings)))
+    server.run()
+    return 0 if server.started else 1
+
+
+def serve_workers(settings: Settings) -> int:
+    """WORKERS processes (uvicorn spawns them; each loads the model), metrics merged through files in /tmp."""
+    import uvicorn
+
+    signal.signal(signal.SIGTERM, lambda *_: None)
     metrics_dir = tempfile.mkdtemp(prefix="lighthouse-metrics-")
     os.environ[MULTIPROCESS_ENV] = metrics_dir
     try:
-        uvicorn.run("model.serve.app:app_from_env", factory=True, workers=settings.workers, **options)  # type: ignore[arg-type]
+        uvicorn.run("model.serve.app:app_from_env", factory=True, workers=settings.workers, **uvicorn_options(settings))
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from model.errors import ConfigError
 
+#: Set by `python -m model.serve` when WORKERS > 1: where prometheus_client keeps each worker's values.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 #: Field name -> environment variable. Only these are read; everything else in the environment is ignored.

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import multiprocess as prometheus_multiprocess
 
-from model.serve.service import ModelInfo
+from model.serve.config import MULTIPROCESS_ENV
+
+if TYPE_CHECKING:
+    from model.serve.service import ModelInfo
 
 #: Latency buckets (seconds): a fast path answers in about a millisecond, a large batch in tens.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)
@@ -24,7 +28,6 @@ BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
 #: edges <= it. i / 10 is the double nearest to 0.i (linspace would give 0.30000000000000004).
 SCORE_EDGES = np.arange(1, 10) / 10
 SCORE_BINS = tuple(str(i) for i in range(len(SCORE_EDGES) + 1))
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def multiprocess_mode() -> bool:

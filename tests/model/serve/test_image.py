@@ -112,6 +112,7 @@ def serving_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
+@pytest.mark.slow
 def test_the_serving_environment_alone_serves_the_model(
     serving_env: Path, trained: TrainedModel, tmp_path: Path
 ) -> None:
