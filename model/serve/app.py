@@ -21,7 +21,7 @@ import orjson
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,7 +41,8 @@ OTHER = "other"
 #: Probes and scrapes are logged at debug: at info they would drown the requests that matter.
 QUIET_HANDLERS = frozenset({"/healthz", "/readyz", "/metrics"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_HEADER = b"x-request-id"
+CLIENT_CLOSED = 499
 MAX_REQUEST_ID = 128
 
 
@@ -98,11 +99,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "body_too_large", f"body: {declared} bytes is over the limit of {limit} (MAX_BODY_BYTES)")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "body_too_large", f"body: over the limit of {limit} bytes (MAX_BODY_BYTES)")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "body_too_large", f"body: over the limit of {limit} bytes (MAX_BODY_BYTES)")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody is left to answer; 499 (nginx's "client closed request") keeps it out of the 5xx error rate.
+        raise ApiError(CLIENT_CLOSED, "client_closed_request", "body: the client went away mid-request") from None
     return b"".join(chunks)
 
 
@@ -224,7 +229,7 @@ class Instrumentation:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, rid.encode())]
             await send(message)
 
         if not quiet:
@@ -257,7 +262,7 @@ def _request_id(scope: Scope) -> str | None:
     name: bytes
     value: bytes
     for name, value in scope["headers"]:
-        if name == b"x-request-id":
+        if name == REQUEST_ID_HEADER:
             text = value.decode("latin-1")
             if 0 < len(text) <= MAX_REQUEST_ID and text.isprintable():
                 return text

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from model import batch
 from tests.model.serve.conftest import TrainedModel, train_model
@@ -16,8 +18,9 @@ from tests.model.serve.helpers import ROOT
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
-    return train_model(tmp_path_factory.mktemp("model"))
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedModel]:
+    with threadpool_limits(limits=1):  # small predictions: one OpenMP thread is much faster on busy cores
+        yield train_model(tmp_path_factory.mktemp("model"))
 
 
 def run(trained: TrainedModel, source: Path, target: Path) -> int:

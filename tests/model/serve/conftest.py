@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import sklearn
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 from model import artifact, paths
 from model.contract import Contract, load_contract
@@ -87,6 +88,14 @@ def train_model(model_dir: Path, estimator: str = "hist_gradient_boosting") -> T
     raw.unlink()
     artifact.write_record(model_dir, record)
     return TrainedModel(model_dir, contract, pipeline, record, test.reset_index(drop=True))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread() -> Iterator[None]:
+    """In-process scikit-learn on one OpenMP thread, as in the server: on two busy cores, spinning OpenMP threads
+    make small predictions tens of times slower."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="session")

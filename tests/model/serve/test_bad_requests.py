@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,3 +121,15 @@ def test_server_keeps_serving_after_bad_requests(server: ServerProcess, trained:
     response = server.client.post("/predict", json={"instances": trained.instances()[:3]})
     assert response.status_code == 200
     assert len(response.json()["predictions"]) == 3
+
+
+def test_a_client_that_leaves_mid_body_is_not_a_server_error(server: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-Request-ID: leaves-early\r\nContent-Length: 1000\r\n\r\n" + b'{"instances": ['
+        )
+    line = server.wait_for_log(lambda line: line.get("request_id") == "leaves-early" and "status" in line)
+    assert line["status"] == 499
+    assert not [entry for entry in server.logs() if entry["level"] == "error"]
+    assert server.client.get("/healthz").status_code == 200

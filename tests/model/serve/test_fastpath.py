@@ -87,7 +87,8 @@ def test_a_fast_path_that_disagrees_is_not_used(trained: TrainedModel, monkeypat
     real = predictor_module.compile_trees
 
     def off_by_a_little(estimator: Any) -> CompiledTrees:
-        return dataclasses.replace(real(estimator), baseline=real(estimator).baseline + 1e-9)
+        compiled = real(estimator)
+        return dataclasses.replace(compiled, baseline=compiled.baseline + 1e-9)
 
     monkeypatch.setattr(predictor_module, "compile_trees", off_by_a_little)
     predictor = build(trained)

@@ -13,8 +13,8 @@ import httpx
 from tests.model.serve.conftest import TrainedModel
 from tests.model.serve.helpers import start_server
 
-CLIENTS = 8
-LOAD_SECONDS = 1.5
+CLIENTS = 4
+LOAD_SECONDS = 1.0
 MAX_SECONDS = 60.0
 
 
