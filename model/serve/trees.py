@@ -1,8 +1,9 @@
 """A fitted binary HistGradientBoostingClassifier, evaluated as numpy arrays: every tree at once.
 
 scikit-learn predicts tree by tree, one Cython call (and OpenMP region) per tree: for one row and 200 trees that
-is about 1-2 ms of call overhead around a few microseconds of work. Here all trees' nodes sit in flat arrays and
-one row (or a small batch) walks all of them together, depth by depth, in about 0.1 ms. The leaf values are
+is about 1-2 ms of call overhead around a few microseconds of work. Here all trees' nodes sit in flat arrays: for
+each row, every node's decision is computed in one vectorised comparison, then all trees are walked together, one
+array lookup per level, in about 0.05 ms. The leaf values are
 summed in scikit-learn's order and turned into probabilities by the model's own loss object, so the result is
 bit-for-bit the same; the predictor verifies that against the estimator before using it. Large batches go back
 to the estimator, whose per-row cost is lower (see CompiledTrees.max_rows).
@@ -36,15 +37,22 @@ class CompiledTrees:
     max_rows: int = 32
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        n = x.shape[0]
-        rows = np.arange(n)[:, None]
-        node = np.broadcast_to(self.roots, (n, self.roots.size))
-        for _ in range(self.depth):
-            values = x[rows, self.feature[node]]
-            go_left = (values <= self.threshold[node]) | (np.isnan(values) & self.missing_left[node])
-            node = np.where(go_left, self.left[node], self.right[node])
+        n, nodes = x.shape[0], self.threshold.size
+        tested = x[:, self.feature]  # (rows, nodes): the value each node would test, for every row
+        # scikit-learn goes left when value <= threshold, and a missing value goes where the node learned.
+        go_right = tested > self.threshold
+        missing = np.isnan(tested)
+        if missing.any():
+            go_right = np.where(missing, ~self.missing_left, go_right)
+        following = np.where(go_right, self.right, self.left).ravel()  # row r, node i -> following[r*nodes+i]
+        offsets = (np.arange(n) * nodes)[:, None]
+        node = offsets + self.roots  # every tree's root, for every row
+        for _ in range(self.depth):  # leaves point to themselves, so walking the deepest path is enough
+            node = following[node] + offsets
         # raw = baseline + tree_1 + tree_2 + ... added left to right, exactly as scikit-learn accumulates it.
-        terms = np.concatenate([np.full((n, 1), self.baseline), self.value[node]], axis=1)
+        terms = np.empty((n, self.roots.size + 1))
+        terms[:, 0] = self.baseline
+        terms[:, 1:] = self.value[node - offsets]
         raw = np.cumsum(terms, axis=1)[:, -1:]
         return np.asarray(self.loss.predict_proba(raw))
 

@@ -109,3 +109,14 @@ def test_probe_rows_respect_the_contract(trained: TrainedModel) -> None:
 
 def test_model_dir_is_untouched(trained: TrainedModel) -> None:
     assert sorted(p.name for p in Path(trained.model_dir).iterdir()) == ["contract.yaml", "model.json", "model.skops"]
+
+
+@pytest.mark.parametrize("rows", [1, 5, 32, 200])
+def test_compiled_trees_follow_missing_values_like_scikit_learn(trained: TrainedModel, rows: int) -> None:
+    """A nullable numeric column sends NaN through the trees: each node's learned missing-value side is kept."""
+    estimator = trained.pipeline.steps[-1][1]
+    x = trained.pipeline.steps[0][1].transform(trained.x_test.head(rows)).copy()
+    x[::2, 0] = np.nan
+    x[1::3, 1] = np.nan
+    compiled = predictor_module.compile_trees(estimator)
+    np.testing.assert_array_equal(compiled.predict_proba(x), estimator.predict_proba(x))
