@@ -12,7 +12,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -269,8 +269,12 @@ def _request_id(scope: Scope) -> str | None:
     return None
 
 
-def build_app(settings: Settings, service: ModelService) -> ASGIApp:
-    """The application for one loaded model; everything per-request is precomputed here."""
+def build_app(settings: Settings, service: ModelService, hooks: Sequence[PredictionHook] = ()) -> ASGIApp:
+    """The application for one loaded model; everything per-request is precomputed here.
+
+    `hooks` run in order after each successful prediction, before the response is sent; keep them cheap (e.g.
+    sample, then hand the event to a queue) since they run on the request's event loop.
+    """
     metrics_ = Metrics(service.info, (*HANDLERS, OTHER))
     adapter = request_adapter(service.contract, settings.max_batch)
     document = openapi_document(service.contract, adapter, settings.max_batch, settings.max_body_bytes)
@@ -281,6 +285,7 @@ def build_app(settings: Settings, service: ModelService) -> ASGIApp:
         adapter=adapter,
         openapi=orjson.dumps(document),
         version=orjson.dumps(service.info.as_dict()),
+        hooks=list(hooks),
     )
 
     @asynccontextmanager
