@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from model.serve import logs
+from model.serve import STARTED_AT, logs
 from model.serve.config import Settings
 from model.serve.metrics import CONTENT_TYPE, Metrics
 from model.serve.predictor import Prediction
@@ -293,7 +293,12 @@ def build_app(settings: Settings, service: ModelService, hooks: Sequence[Predict
         state.ready = True
         log.info(
             "ready",
-            extra={**service.info.as_dict(), "strategy": service.predictor.strategy, "pid": os.getpid()},
+            extra={
+                **service.info.as_dict(),
+                "strategy": service.predictor.strategy,
+                "pid": os.getpid(),
+                "startup_seconds": round(time.monotonic() - STARTED_AT, 3),
+            },
         )
         yield
         state.ready = False
