@@ -13,8 +13,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from model import batch
-from tests.model.serve.conftest import TrainedModel, train_model
 from tests.model.serve.helpers import ROOT
+from tests.model.serve.training import TrainedModel, train_model
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,9 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[3]
+#: Limits of the shared server, small so the tests can exceed them cheaply.
+MAX_BATCH = 50
+MAX_BODY_BYTES = 16_384
 #: Generous: imports alone take seconds on a busy 2-core machine. Never a performance assertion.
 READY_TIMEOUT = 90.0
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.model.serve.conftest import MAX_BATCH, MAX_BODY_BYTES, TrainedModel
-from tests.model.serve.helpers import ServerProcess
+from tests.model.serve.helpers import MAX_BATCH, MAX_BODY_BYTES, ServerProcess
+from tests.model.serve.training import TrainedModel
 
 GOOD = {"year": 2000, "age": 25, "sex": "Male", "employed": "Yes", "citizen": "Yes", "checks": 1}
 JSON = {"content-type": "application/json"}

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from model.serve import predictor as predictor_module
 from model.serve.predictor import Predictor
 from model.serve.trees import CompiledTrees
-from tests.model.serve.conftest import TrainedModel, train_model
+from tests.model.serve.training import TrainedModel, train_model
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import httpx
 from model.serve.app import PredictionEvent, build_app
 from model.serve.config import Settings
 from model.serve.service import ModelService
-from tests.model.serve.conftest import TrainedModel
+from tests.model.serve.training import TrainedModel
 
 
 def test_hooks_receive_each_successful_prediction(trained: TrainedModel) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary
-from tests.model.serve.conftest import TrainedModel
 from tests.model.serve.helpers import ROOT, start_server
+from tests.model.serve.training import TrainedModel
 
 REQUIREMENTS = ROOT / "requirements" / "serve.txt"
 DOCKERFILE = ROOT / "Dockerfile"

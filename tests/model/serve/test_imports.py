@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from tests.model.serve.conftest import TrainedModel
 from tests.model.serve.helpers import ROOT
+from tests.model.serve.training import TrainedModel
 
 #: Top-level packages of the `pipeline` dependency group; none of them is installed in the image.
 FORBIDDEN = ("mlflow", "dvc", "great_expectations", "shap", "fairlearn", "sklego", "matplotlib", "ruamel")

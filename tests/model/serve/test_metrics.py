@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from model.serve.metrics import score_bins
 from tests.conftest import require_binary
-from tests.model.serve.conftest import TrainedModel
 from tests.model.serve.helpers import ServerProcess, free_port
+from tests.model.serve.training import TrainedModel
 
 #: name -> (type, label names) from docs/serving-interface.md.
 INTERFACE = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.model.serve.conftest import MAX_BATCH, TrainedModel
-from tests.model.serve.helpers import ServerProcess
+from tests.model.serve.helpers import MAX_BATCH, ServerProcess
+from tests.model.serve.training import TrainedModel
 
 
 def test_predictions_equal_the_pipeline_on_the_held_out_split(server: ServerProcess, trained: TrainedModel) -> None:

@@ -11,8 +11,8 @@ from model.contract import Contract
 from model.errors import ConfigError
 from model.serve.config import Settings
 from model.serve.schema import field_path, openapi_document, problems, request_adapter
-from tests.model.serve.conftest import TrainedModel
 from tests.model.serve.helpers import ServerProcess
+from tests.model.serve.training import TrainedModel
 
 
 def instance_schema(document: dict[str, Any]) -> dict[str, Any]:

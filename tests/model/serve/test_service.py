@@ -15,7 +15,7 @@ from sklearn.preprocessing import FunctionTransformer
 from model import artifact
 from model.artifact import ArtifactError
 from model.serve.service import ModelService
-from tests.model.serve.conftest import TrainedModel
+from tests.model.serve.training import TrainedModel
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.model.serve.conftest import TrainedModel
 from tests.model.serve.helpers import start_server
+from tests.model.serve.training import TrainedModel
 
 CLIENTS = 4
 LOAD_SECONDS = 1.0

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from model import artifact
-from tests.model.serve.conftest import TrainedModel
 from tests.model.serve.helpers import run_server_to_exit
+from tests.model.serve.training import TrainedModel
 
 
 def refusal(result_stdout: str) -> dict[str, object]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.model.serve.conftest import TrainedModel
 from tests.model.serve.helpers import run_server_to_exit, start_server
+from tests.model.serve.training import TrainedModel
 
 
 @pytest.mark.slow
