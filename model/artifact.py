@@ -116,8 +116,6 @@ def read_record(model_dir: Path) -> ModelRecord:
 
 def load_verified(model_dir: Path) -> tuple[Any, ModelRecord]:
     """Load the artifact after checking it against its record; raise ArtifactError otherwise."""
-    import skops.io as sio
-
     record = read_record(model_dir)
     path = model_dir / ARTIFACT_NAME
     if not path.exists():
@@ -127,6 +125,8 @@ def load_verified(model_dir: Path) -> tuple[Any, ModelRecord]:
         raise ArtifactError(
             f"{path}: sha256 {actual} does not match {model_dir / RECORD_NAME} ({record.sha256}); refusing to load"
         )
+    import skops.io as sio  # imported only now: refusing a missing or altered artifact takes no second
+
     untrusted = sio.get_untrusted_types(file=path)
     rejected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
     if rejected:

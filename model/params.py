@@ -183,6 +183,38 @@ class ReportParams(Frozen):
     top_features: int = Field(ge=1)
 
 
+class MonitorReferenceParams(Frozen):
+    """How the training reference is summarised (models/reference.json, the `monitor_reference` stage)."""
+
+    bins: int = Field(ge=2, le=100)  # quantile bins for numeric features and predicted scores
+    points: int = Field(ge=100)  # at most this many (value, count) points per numeric ECDF, for the KS test
+
+
+class MonitorParams(Frozen):
+    """Drift, data-quality and performance thresholds of `python -m model.monitor` (docs/monitoring.md)."""
+
+    reference: MonitorReferenceParams
+    psi_warn: float = Field(gt=0.0)
+    psi_alert: float = Field(gt=0.0)
+    psi_floor: float = Field(gt=0.0, lt=0.01)  # share given to an empty bin, so a PSI stays finite
+    p_value: float = Field(gt=0.0, lt=1.0)  # a difference counts only when its test is significant at this level
+    min_rows: int = Field(ge=1)  # fewer rows in a window: not enough evidence to judge (exit 3)
+    quality_warn: float = Field(ge=0.0, le=1.0)  # share of a column's values breaking the contract
+    quality_alert: float = Field(ge=0.0, le=1.0)
+    min_labelled_rows: int = Field(ge=1)  # fewer labelled rows: performance is not judged
+    metric: str = Field(min_length=1)  # the metric whose drop from reports/metrics.json is judged
+    metric_drop_warn: float = Field(gt=0.0)
+    metric_drop_alert: float = Field(gt=0.0)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> MonitorParams:
+        for name in ("psi", "quality", "metric_drop"):
+            warn, alert = getattr(self, f"{name}_warn"), getattr(self, f"{name}_alert")
+            if warn > alert:
+                raise ValueError(f"{name}_warn ({warn}) must not exceed {name}_alert ({alert})")
+        return self
+
+
 class Params(Frozen):
     ingest: IngestParams
     split: SplitParams
@@ -193,6 +225,7 @@ class Params(Frozen):
     explain: ExplainParams
     gates: GatesParams
     report: ReportParams
+    monitor: MonitorParams
 
 
 def load_params(path: Path = DEFAULT_PARAMS_PATH) -> Params:

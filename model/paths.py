@@ -29,3 +29,10 @@ GATES_REPORT = REPORTS / "gates.json"
 GATES_JUNIT = REPORTS / "gates.xml"
 MODEL_CARD = REPORTS / "model_card.md"
 PR_REPORT = REPORTS / "pr_report.md"
+REFERENCE_PROFILE = MODEL_DIR / "reference.json"
+DRIFT_REPORT = REPORTS / "drift.json"
+DRIFT_MARKDOWN = REPORTS / "drift.md"
+DRIFT_PLOTS = REPORTS / "drift"
+
+#: Written by `python -m model.monitor` (a scheduled job), not by a pipeline stage.
+OUTSIDE_PIPELINE = frozenset({"DRIFT_REPORT", "DRIFT_MARKDOWN", "DRIFT_PLOTS"})

@@ -43,7 +43,11 @@ def selector_problems(manifests: list[Manifest]) -> list[str]:
         ("NetworkPolicy", "podSelector"),
         ("PodMonitor", "selector"),
     ):
-        selectors += [(f"{ref(m)} spec.{path}", m["spec"][path].get("matchLabels")) for m in of_kind(manifests, kind)]
+        selectors += [
+            (f"{ref(m)} spec.{path}", m["spec"][path].get("matchLabels"))
+            for m in of_kind(manifests, kind)
+            if m["metadata"]["name"] == rollout["metadata"]["name"]  # other workloads' policies are their own
+        ]
     for constraint in rollout["spec"]["template"]["spec"].get("topologySpreadConstraints", []):
         selectors.append((f"{ref(rollout)} topologySpreadConstraints", constraint["labelSelector"]["matchLabels"]))
     for where, selector in selectors:
@@ -273,5 +277,72 @@ def image_pin_problems(overlay_dir: Path, manifests: list[Manifest]) -> list[str
                 f"{ref(rollout)} container {container['name']} runs {container['image']!r}, "
                 f"but {where} released {repository}@{digest}: "
                 f"set images[].digest in {overlay_dir / 'kustomization.yaml'}"
+            )
+    return problems
+
+
+#: The monitor's exit codes that fail its Job at once (model/monitor/report.py): a retry gives the same answer.
+def _verdict_exit_codes() -> set[int]:
+    from model.monitor import report
+
+    return {report.EXIT_BAD_INPUT, report.EXIT_INSUFFICIENT, report.EXIT_WARN, report.EXIT_ALERT}
+
+
+def monitor_problems(manifests: list[Manifest]) -> list[str]:
+    """The drift monitor's CronJob (k8s/components/monitor) runs the server's image as its uid, with the account,
+    volume and network policy it names, a command line the monitor accepts, and a Job that fails at once on the
+    monitor's verdict exit codes. No CronJob (the component left out): nothing to check."""
+    from model.monitor.cli import build_parser
+
+    cronjobs = of_kind(manifests, "CronJob")
+    if not cronjobs:
+        return []
+    rollout = only(manifests, "Rollout")
+    server_images = {c["image"] for c in rollout["spec"]["template"]["spec"]["containers"]}
+    accounts = {a["metadata"]["name"] for a in of_kind(manifests, "ServiceAccount")}
+    claims = {c["metadata"]["name"] for c in of_kind(manifests, "PersistentVolumeClaim")}
+    problems = []
+    for cronjob in cronjobs:
+        job = cronjob["spec"]["jobTemplate"]["spec"]
+        pod = job["template"]["spec"]
+        labels = job["template"]["metadata"].get("labels", {})
+        where = ref(cronjob)
+        for container in pod["containers"]:
+            if container["image"] not in server_images:
+                problems.append(f"{where} runs {container['image']!r}, not the Rollout's image {server_images}")
+            try:
+                args = build_parser().parse_args(container.get("args", []))
+            except SystemExit:
+                problems.append(f"{where} container {container['name']}: `python -m model.monitor` rejects its args")
+                continue
+            mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+            writable = {path for path, m in mounts.items() if not m.get("readOnly")}
+            for output in (args.out, args.markdown):
+                if not any(str(output).startswith(f"{path}/") for path in writable):
+                    problems.append(f"{where} writes {output} outside its writable mounts {sorted(writable)}")
+            if args.logs is not None and str(args.logs) not in mounts:
+                problems.append(f"{where} reads --logs {args.logs}, which is not a mounted volume")
+        if pod["securityContext"].get("runAsUser") != SERVING_CONTRACT["uid"]:
+            problems.append(f"{where} pod must run as uid {SERVING_CONTRACT['uid']} (the image's user)")
+        if pod.get("serviceAccountName") not in accounts:
+            problems.append(f"{where} serviceAccountName {pod.get('serviceAccountName')!r} is not rendered")
+        for volume in pod.get("volumes", []):
+            claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+            if claim is not None and claim not in claims:
+                problems.append(f"{where} mounts PersistentVolumeClaim {claim!r}, which is not rendered")
+        if not any(
+            _matches(p["spec"]["podSelector"].get("matchLabels"), labels) for p in of_kind(manifests, "NetworkPolicy")
+        ):
+            problems.append(f"{where} pods {labels} are selected by no NetworkPolicy")
+        failing = {
+            code
+            for rule in job.get("podFailurePolicy", {}).get("rules", [])
+            if rule["action"] == "FailJob"
+            for code in rule.get("onExitCodes", {}).get("values", [])
+        }
+        if failing != _verdict_exit_codes():
+            problems.append(
+                f"{where} podFailurePolicy fails the Job on exit codes {sorted(failing)}, "
+                f"the monitor's verdicts are {sorted(_verdict_exit_codes())}"
             )
     return problems

@@ -16,6 +16,7 @@ INTENDED_DIFFERENCES = (
     "HorizontalPodAutoscaler/model-server:spec.maxReplicas",
     "Rollout/model-server:spec.strategy.canary.steps*",  # canary weights, pauses and analysis thresholds
     "Rollout/model-server:spec.template.spec.containers[0].image",  # each environment runs its own release
+    "CronJob/model-monitor:spec.jobTemplate.spec.template.spec.containers[0].image",  # ...and monitors with it
 )
 
 

@@ -19,6 +19,7 @@ CHECKS: dict[str, Check] = {
     "analysis": invariants.analysis_problems,
     "canary labelling": invariants.canary_labelling_problems,
     "serving contract": invariants.serving_contract_problems,
+    "monitor": invariants.monitor_problems,
 }
 
 
@@ -66,7 +67,7 @@ BREAKAGES = [
     (
         "selectors",
         "NetworkPolicy",
-        None,
+        "model-server",
         lambda n: n["spec"]["podSelector"].update(matchLabels={}),
         "NetworkPolicy",
     ),
@@ -208,7 +209,55 @@ BREAKAGES = [
         lambda r: _rollout_pod(r)["securityContext"].update(runAsUser=1000),
         "uid",
     ),
+    ("monitor", "CronJob", None, lambda c: _monitor_container(c).update(image="busybox:1"), "not the Rollout's image"),
+    (
+        "monitor",
+        "CronJob",
+        None,
+        lambda c: _monitor_container(c)["args"].append("--sinse=24h"),
+        "rejects its args",
+    ),
+    (
+        "monitor",
+        "CronJob",
+        None,
+        lambda c: _monitor_container(c)["args"].append("--out=/app/reports/drift.json"),
+        "outside its writable mounts",
+    ),
+    (
+        "monitor",
+        "CronJob",
+        None,
+        lambda c: _monitor_pod(c)["volumes"][1]["persistentVolumeClaim"].update(claimName="inference-logs"),
+        "'inference-logs', which is not rendered",
+    ),
+    (
+        "monitor",
+        "CronJob",
+        None,
+        lambda c: c["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"].update(
+            values=[2, 3, 10]
+        ),
+        "podFailurePolicy",
+    ),
+    (
+        "monitor",
+        "NetworkPolicy",
+        "model-monitor",
+        lambda n: n["spec"]["podSelector"]["matchLabels"].update({"app.kubernetes.io/name": "other"}),
+        "selected by no NetworkPolicy",
+    ),
 ]
+
+
+def _monitor_pod(cronjob: Manifest) -> dict[str, Any]:
+    pod: dict[str, Any] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return pod
+
+
+def _monitor_container(cronjob: Manifest) -> dict[str, Any]:
+    container: dict[str, Any] = _monitor_pod(cronjob)["containers"][0]
+    return container
 
 
 @pytest.mark.parametrize(("check", "kind", "name", "edit", "words"), BREAKAGES, ids=[b[-1] for b in BREAKAGES])

@@ -87,6 +87,21 @@ def weakened(rollout: Manifest, name: str) -> Manifest:
     return deployment
 
 
+#: The drift monitor's CronJob: the same hardening as the server's pods, less the probes a batch job has not.
+CRONJOB_HARDENING_CHECKS = HARDENING_CHECKS - {"CKV_K8S_8", "CKV_K8S_9"}
+
+
+def weakened_cronjob(cronjob: Manifest) -> Manifest:
+    """The monitor's CronJob as root with a writable root filesystem."""
+    changed = copy.deepcopy(cronjob)
+    changed["metadata"]["name"] = "weakened-model-monitor"
+    pod = changed["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    for context in (pod["securityContext"], pod["containers"][0]["securityContext"]):
+        context.update(runAsNonRoot=False, runAsUser=0)
+    pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+    return changed
+
+
 def checkov_binary() -> Path:
     if CHECKOV.exists():
         return CHECKOV
@@ -108,7 +123,9 @@ def checkov_results(rendered: dict[str, list[Manifest]], tmp_path_factory: pytes
         scanned = [m for m in manifests if is_core(m)] + [rollout_as_deployment(only(manifests, "Rollout"))]
         (directory / f"{env}.yaml").write_text(dump_all(scanned))
     rollout = only(rendered["staging"], "Rollout")
-    (directory / "weakened.yaml").write_text(dump_all(weakened(rollout, name) for name in WEAKENINGS))
+    weakened_objects = [weakened(rollout, name) for name in WEAKENINGS]
+    weakened_objects.append(weakened_cronjob(only(rendered["staging"], "CronJob", "model-monitor")))
+    (directory / "weakened.yaml").write_text(dump_all(weakened_objects))
     proc = subprocess.run(
         [
             str(binary),
@@ -180,3 +197,15 @@ def test_every_skipped_check_is_justified() -> None:
         text = " ".join(reversed(comment))
         assert check in text, f"{check} is skipped without a comment naming it right above"
         assert len(text) > 80, f"{check} is skipped without a justification"
+
+
+def test_monitor_cronjob_was_really_scanned(checkov_results: CheckovResults, environment: str) -> None:
+    cronjob = f"CronJob.lighthouse-{environment}.model-monitor"
+    assert cronjob in checkov_results, sorted(checkov_results)
+    assert checkov_results[cronjob]["passed"] >= CRONJOB_HARDENING_CHECKS
+    assert checkov_results[cronjob]["failed"] == set()
+
+
+def test_a_weakened_monitor_cronjob_fails_checkov(checkov_results: CheckovResults) -> None:
+    resource = "CronJob.lighthouse-staging.weakened-model-monitor"
+    assert checkov_results[resource]["failed"] >= {"CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_40"}

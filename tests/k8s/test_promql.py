@@ -115,7 +115,15 @@ def test_every_analysis_query_and_alert_has_a_promtool_test(rendered: dict[str, 
     quiet = {t["alertname"] for group in alert_tests for t in group.get("alert_rule_test", []) if not t["exp_alerts"]}
     rules = [r for g in only(rendered["staging"], "PrometheusRule")["spec"]["groups"] for r in g["rules"]]
     alerts = {r["alert"] for r in rules if "alert" in r}
-    assert alerts == {"LighthouseHighErrorRate", "LighthouseHighLatencyP99", "LighthousePredictionDrift"}
+    assert alerts == {
+        "LighthouseHighErrorRate",
+        "LighthouseHighLatencyP99",
+        "LighthousePredictionDrift",
+        "LighthouseInferenceLogDropping",
+        "LighthouseRequestsBreakContract",
+        "LighthouseMonitorJobFailed",
+        "LighthouseMonitorNotSucceeding",
+    }
     assert firing == alerts, "each alert must be shown to fire"
     assert quiet == alerts, "each alert must be shown to stay quiet"
     expressions = " ".join(t["expr"] for group in alert_tests for t in group.get("promql_expr_test", []))

@@ -64,6 +64,8 @@ def test_overlay_renders_the_expected_kinds(rendered: dict[str, list[Manifest]],
         ["AnalysisTemplate"] * 3
         + ["HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "PodMonitor", "PrometheusRule"]
         + ["Rollout", "Service", "Service", "Service", "ServiceAccount"]
+        # the drift monitor (k8s/components/monitor)
+        + ["CronJob", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount"]
     )
     assert {m["metadata"]["namespace"] for m in rendered[environment]} == {f"lighthouse-{environment}"}
 

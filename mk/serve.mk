@@ -1,0 +1,33 @@
+# The model server: run it, benchmark it, lint and build its image.
+
+HOST ?= 127.0.0.1
+PORT ?= 8080
+IMAGE ?= mlops-lighthouse-model:dev
+SERVE_REQUIREMENTS := requirements/serve.txt
+
+.PHONY: serve
+serve: setup ## Serve models/ on HOST:PORT (default 127.0.0.1:8080); run `make pipeline` first
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m model.serve
+
+.PHONY: serve-bench
+serve-bench: setup ## Benchmark the server against `mlflow models serve` (writes benchmarks/results/serve.json)
+	$(PY) benchmarks/serve.py
+
+$(SERVE_REQUIREMENTS): pyproject.toml uv.lock
+	$(UV) export --frozen --no-default-groups --no-emit-project --format requirements-txt -o $@ --quiet
+
+.PHONY: serve-requirements
+serve-requirements: $(SERVE_REQUIREMENTS) ## Re-export the image's requirements from uv.lock
+
+.PHONY: image-lint
+image-lint: setup ## Lint the Dockerfile with hadolint
+	$(VENV)/bin/hadolint Dockerfile
+
+.PHONY: image
+image: setup ## Build the serving image (needs Docker), labelled with the model's version, git SHA and data hash
+	@info="$$($(PY) -m model.serve --check | tail -n 1)"; \
+	field() { printf '%s' "$$info" | $(PY) -c "import json, sys; print(json.load(sys.stdin)['$$1'])"; }; \
+	set -x; docker build -t $(IMAGE) \
+		--build-arg GIT_SHA="$$(field git_sha)" \
+		--build-arg MODEL_VERSION="$$(field model_version)" \
+		--build-arg DATA_HASH="$$(field data_hash)" .

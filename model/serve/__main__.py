@@ -1,0 +1,113 @@
+"""`python -m model.serve`: verify the model, then serve it until SIGTERM (exit 0) — or refuse to start (exit 2).
+
+`python -m model.serve --check` verifies and warms the model, prints what /version would say, and exits: the
+image build runs it so an image with a broken model is never pushed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from model.errors import LighthouseError
+from model.serve import logs
+from model.serve.config import MULTIPROCESS_ENV, Settings
+
+if TYPE_CHECKING:
+    from model.serve.service import ModelService
+
+log = logging.getLogger("model.serve")
+
+EXIT_REFUSED = 2
+
+
+def _refuse(message: str) -> int:
+    log.error("refusing to start: %s", message, extra={"event": "startup_failed"})
+    return EXIT_REFUSED
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.serve", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="verify and warm the model, print its version, exit")
+    args = parser.parse_args(argv)
+    logs.configure("info")  # JSON from the first line, even when the settings themselves are wrong
+    try:
+        settings = Settings.from_env(os.environ)
+    except LighthouseError as exc:
+        return _refuse(str(exc))
+    logs.configure(settings.log_level)
+
+    if settings.workers > 1 and not args.check:
+        # Verify in a short-lived child: workers that fail to load would be restarted forever by uvicorn, and
+        # the parent need not hold a copy of the model it never serves.
+        checked = subprocess.run([sys.executable, "-m", "model.serve", "--check"], capture_output=True, text=True)
+        if checked.returncode != 0:
+            sys.stdout.write(checked.stdout)  # the child's JSON log lines say why
+            return checked.returncode
+        log.info("model verified; starting %d workers", settings.workers)
+        return serve_workers(settings)
+
+    from model.serve.service import ModelService  # heavy: numpy, scikit-learn, skops
+
+    try:
+        service = ModelService.load(settings.model_dir, threads=1)
+    except LighthouseError as exc:
+        return _refuse(str(exc))
+    if args.check:
+        print(orjson.dumps({**service.info.as_dict(), "strategy": service.predictor.strategy}).decode())
+        return 0
+    return serve(settings, service)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_config": None,
+        "access_log": False,  # our middleware logs each request, in JSON, with its id
+        "server_header": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+        "lifespan": "on",
+    }
+
+
+def serve(settings: Settings, service: ModelService) -> int:
+    """One process: the model loaded here, served here."""
+    import uvicorn
+
+    from model.serve.app import build_app
+
+    # uvicorn re-raises the SIGTERM it handled once it has drained; a no-op handler turns that into exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    server = uvicorn.Server(uvicorn.Config(build_app(settings, service), **uvicorn_options(settings)))
+    server.run()
+    return 0 if server.started else 1
+
+
+def serve_workers(settings: Settings) -> int:
+    """WORKERS processes (uvicorn spawns them; each loads the model), metrics merged through files in /tmp."""
+    import uvicorn
+
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    metrics_dir = tempfile.mkdtemp(prefix="lighthouse-metrics-")
+    os.environ[MULTIPROCESS_ENV] = metrics_dir
+    try:
+        uvicorn.run("model.serve.app:app_from_env", factory=True, workers=settings.workers, **uvicorn_options(settings))
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

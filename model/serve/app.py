@@ -1,0 +1,332 @@
+"""The ASGI application: routes, request validation, error responses and per-request instrumentation.
+
+Starlette routes the requests; a small pure-ASGI middleware around it gives every request an id, times it,
+counts it by endpoint and status, logs it, and turns any unexpected exception into a JSON 500 without a stack
+trace. /predict is: check the content type, read the body up to the limit, validate it against the contract in
+one pass, predict, count the scores, run the prediction hooks, answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from model.serve import STARTED_AT, logs
+from model.serve.config import Settings
+from model.serve.metrics import CONTENT_TYPE, Metrics
+from model.serve.predictor import Prediction
+from model.serve.schema import Instance, Problem, openapi_document, problems, request_adapter
+from model.serve.service import ModelService
+
+log = logging.getLogger("model.serve")
+access_log = logging.getLogger("model.serve.access")
+
+HANDLERS = ("/predict", "/healthz", "/readyz", "/metrics", "/version", "/openapi.json")
+OTHER = "other"
+#: Probes and scrapes are logged at debug: at info they would drown the requests that matter.
+QUIET_HANDLERS = frozenset({"/healthz", "/readyz", "/metrics"})
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+REQUEST_ID_HEADER = b"x-request-id"
+CLIENT_CLOSED = 499
+MAX_REQUEST_ID = 128
+
+
+@dataclass(frozen=True)
+class PredictionEvent:
+    """What a prediction hook receives after each successful /predict (e.g. sampled inference logging)."""
+
+    request_id: str | None
+    instances: list[Instance]
+    prediction: Prediction
+    model_version: str
+
+
+PredictionHook = Callable[[PredictionEvent], None]
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    service: ModelService
+    metrics: Metrics
+    adapter: Any
+    openapi: bytes
+    version: bytes
+    ready: bool = False
+    hooks: list[PredictionHook] = field(default_factory=list)
+
+
+class ApiError(Exception):
+    """A 4xx answer: status, a short kind, and the problems naming each field."""
+
+    def __init__(self, status: int, kind: str, message: str, found: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message, self.problems = status, kind, message, found or []
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def error_response(status: int, kind: str, message: str, found: list[Problem] | None = None) -> Response:
+    body: dict[str, Any] = {"error": kind, "message": message}
+    if found:
+        body["problems"] = [p.as_dict() for p in found]
+    rid = logs.request_id.get()
+    if rid is not None:
+        body["request_id"] = rid
+    return json_response(body, status)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) as soon as it is known to exceed `limit` bytes, declared or streamed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "body_too_large", f"body: {declared} bytes is over the limit of {limit} (MAX_BODY_BYTES)")
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "body_too_large", f"body: over the limit of {limit} bytes (MAX_BODY_BYTES)")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody is left to answer; 499 (nginx's "client closed request") keeps it out of the 5xx error rate.
+        raise ApiError(CLIENT_CLOSED, "client_closed_request", "body: the client went away mid-request") from None
+    return b"".join(chunks)
+
+
+def check_content_type(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        shown = content_type[:100] or "none"
+        raise ApiError(415, "unsupported_media_type", f"Content-Type: must be application/json (got {shown!r})")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":
+        raise ApiError(415, "unsupported_media_type", f"Content-Encoding: {encoding!r} is not supported")
+
+
+def validation_error(exc: ValidationError, max_batch: int) -> ApiError:
+    """Map pydantic's errors to 400 (not JSON), 413 (too many instances) or 422 (breaks the schema)."""
+    errors = exc.errors(include_url=False)
+    if errors and errors[0]["type"] == "json_invalid":
+        return ApiError(400, "invalid_json", f"body: not valid JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}")
+    if any(e["type"] == "too_long" and tuple(e["loc"]) == ("instances",) for e in errors):
+        return ApiError(413, "too_many_instances", f"instances: more than {max_batch} instances (MAX_BATCH)")
+    found = problems(exc)
+    summary = "; ".join(str(p) for p in found[:3])
+    more = len(errors) - min(len(found), 3)
+    return ApiError(422, "invalid_request", summary + (f"; and {more} more" if more > 0 else ""), found)
+
+
+async def predict(request: Request) -> Response:
+    state: ServerState = request.app.state.server
+    check_content_type(request)
+    body = await read_body(request, state.settings.max_body_bytes)
+    try:
+        payload = state.adapter.validate_json(body)
+    except ValidationError as exc:
+        raise validation_error(exc, state.settings.max_batch) from None
+    instances: list[Instance] = payload["instances"]
+    prediction = state.service.predictor.predict(instances)
+    state.metrics.observe_predictions(prediction.probabilities)
+    version = state.service.info.model_version
+    if state.hooks:
+        event = PredictionEvent(logs.request_id.get(), instances, prediction, version)
+        for hook in state.hooks:
+            hook(event)
+    scored = zip(prediction.probabilities.tolist(), prediction.labels, strict=True)
+    return json_response(
+        {"predictions": [{"probability": p, "label": label} for p, label in scored], "model_version": version}
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    state: ServerState = request.app.state.server
+    return json_response({"status": "ready"}) if state.ready else json_response({"status": "not ready"}, 503)
+
+
+async def metrics(request: Request) -> Response:
+    state: ServerState = request.app.state.server
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE)
+
+
+async def version(request: Request) -> Response:
+    state: ServerState = request.app.state.server
+    return Response(state.version, media_type="application/json")
+
+
+async def openapi(request: Request) -> Response:
+    state: ServerState = request.app.state.server
+    return Response(state.openapi, media_type="application/json")
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.kind, exc.message, exc.problems)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        response = error_response(
+            405, "method_not_allowed", f"{request.method} {request.url.path}: method not allowed (allowed: {allowed})"
+        )
+    elif exc.status_code == 404:
+        response = error_response(404, "not_found", f"{request.url.path}: no such endpoint")
+    else:
+        response = error_response(exc.status_code, "http_error", str(exc.detail))
+    response.headers.update(exc.headers or {})  # e.g. the `Allow` header RFC 9110 requires on a 405
+    return response
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette re-raises after this response; Instrumentation logs the exception once, with the request id.
+    return error_response(500, "internal_error", "internal error; the request id is in the server log")
+
+
+class Instrumentation:
+    """Request id, in-flight gauge, latency and count by endpoint/method/status, and the access log line."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        handler = path if path in HANDLERS else OTHER
+        method = scope["method"] if scope["method"] in METHODS else OTHER
+        rid = _request_id(scope) or uuid.uuid4().hex
+        token = logs.request_id.set(rid)
+        status = 500
+        quiet = handler in QUIET_HANDLERS
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, rid.encode())]
+            await send(message)
+
+        if not quiet:
+            access_log.debug("request received", extra={"method": method, "path": path[:200]})
+        self.metrics.in_flight.inc()
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Already answered with a JSON 500 by the app's handler; log here (not in uvicorn) with the id.
+            log.exception("unhandled error", extra={"method": method, "path": path[:200]})
+        finally:
+            elapsed = time.perf_counter() - start
+            self.metrics.in_flight.dec()
+            self.metrics.observe_request(handler, method, status, elapsed)
+            level = logging.DEBUG if quiet and status < 400 else logging.INFO
+            if access_log.isEnabledFor(level):
+                fields = {
+                    "method": method,
+                    "path": path[:200],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1e3, 3),
+                }
+                access_log.log(level, "request", extra=fields)
+            logs.request_id.reset(token)
+
+
+def _request_id(scope: Scope) -> str | None:
+    """The caller's X-Request-ID when it is short and printable (it ends up in logs)."""
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            text = value.decode("latin-1")
+            if 0 < len(text) <= MAX_REQUEST_ID and text.isprintable():
+                return text
+    return None
+
+
+def build_app(settings: Settings, service: ModelService, hooks: Sequence[PredictionHook] = ()) -> ASGIApp:
+    """The application for one loaded model; everything per-request is precomputed here.
+
+    `hooks` run in order after each successful prediction, before the response is sent; keep them cheap (e.g.
+    sample, then hand the event to a queue) since they run on the request's event loop.
+    """
+    metrics_ = Metrics(service.info, (*HANDLERS, OTHER))
+    adapter = request_adapter(service.contract, settings.max_batch)
+    document = openapi_document(service.contract, adapter, settings.max_batch, settings.max_body_bytes)
+    state = ServerState(
+        settings=settings,
+        service=service,
+        metrics=metrics_,
+        adapter=adapter,
+        openapi=orjson.dumps(document),
+        version=orjson.dumps(service.info.as_dict()),
+        hooks=list(hooks),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.ready = True
+        log.info(
+            "ready",
+            extra={
+                **service.info.as_dict(),
+                "strategy": service.predictor.strategy,
+                "pid": os.getpid(),
+                "startup_seconds": round(time.monotonic() - STARTED_AT, 3),
+            },
+        )
+        yield
+        state.ready = False
+        Metrics.process_exited()
+
+    app = Starlette(
+        routes=[
+            Route("/predict", predict, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/version", version, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+        ],
+        exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_unexpected},
+        lifespan=lifespan,
+    )
+    app.state.server = state
+    # Outermost, so the request id and the metrics also cover Starlette's own error responses.
+    return Instrumentation(app, metrics_)
+
+
+def app_from_env() -> ASGIApp:
+    """The factory each worker calls when WORKERS > 1 (the parent has already verified the model)."""
+    settings = Settings.from_env(os.environ)
+    logs.configure(settings.log_level)
+    service = ModelService.load(settings.model_dir, threads=1)
+    return build_app(settings, service)
+
+
+__all__ = ["PredictionEvent", "PredictionHook", "app_from_env", "build_app"]
