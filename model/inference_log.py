@@ -235,6 +235,16 @@ class InferenceLogger:
             self._thread.join(timeout)
             self._count_leftovers()
 
+    def counts(self) -> dict[str, int]:
+        """This process's counter values: `records` written, and dropped records by reason (for a closing log line;
+        with several server workers, /metrics shows their sum)."""
+        if self._metrics is None:
+            return {}
+        values = {"records": _counter_value(self._metrics.records)}
+        for reason in DROP_REASONS:
+            values[f"dropped_{reason}"] = _counter_value(self._metrics.dropped.labels(reason=reason))
+        return values
+
     def _count_leftovers(self) -> None:
         """Batches still queued once the writer is gone (a call racing close(), or a timeout) count as dropped."""
         assert self._metrics is not None
@@ -253,6 +263,11 @@ class InferenceLogger:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _counter_value(counter: Any) -> int:
+    """A counter's (or labelled child's) value through the public collect() API."""
+    return int(sum(s.value for metric in counter.collect() for s in metric.samples if s.name.endswith("_total")))
 
 
 def _size(instances: object) -> int:
