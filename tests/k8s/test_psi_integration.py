@@ -118,13 +118,13 @@ def wait_until_scraped(prometheus: PrometheusServer, targets: list[ScrapeTarget]
         time.sleep(0.2)
 
 
-def window_since(start: float, end: float) -> str:
-    """A whole-second range ending at `end` that stays within [start, end]."""
-    return f"{math.floor(end - start)}s"
-
-
-def evaluate(prometheus: PrometheusServer, gates: list[Gate], window: str, at: float) -> dict[str, list[float]]:
-    return {g.environment: [s.value for s in prometheus.query(g.query(window), at=at)] for g in gates}
+def evaluate(prometheus: PrometheusServer, gates: list[Gate], start: float, end: float) -> dict[str, list[float]]:
+    """Each gate's query over the whole seconds from `start` on that cover `end`: the window starts exactly at
+    `start` (so it holds the scrapes from before the traffic) and ends once nothing changes any more."""
+    seconds = math.ceil(end - start)
+    at = start + seconds
+    time.sleep(max(0.0, at - time.time()))  # never ask about the future
+    return {g.environment: [s.value for s in prometheus.query(g.query(f"{seconds}s"), at=at)] for g in gates}
 
 
 def test_psi_separates_a_shifted_canary_and_not_two_equal_servers(
@@ -158,20 +158,21 @@ def test_psi_separates_a_shifted_canary_and_not_two_equal_servers(
         prom.wait_for_scrapes(2, timeout=30)
         time.sleep(SCRAPE_SECONDS)
         a_start = time.time() - 1.5 * SCRAPE_SECONDS  # holds a scrape of the untouched (zero) counters
-        before = evaluate(prom, gates, window_since(a_start, time.time()), at=time.time())
+        before = evaluate(prom, gates, a_start, time.time())
         assert all(result == [] for result in before.values()), f"no traffic, no verdict: {before}"
 
         # Case A: the same distribution on both sides.
         answered_a = {role: predict(servers[role], resample(held_out)) for role in ROLES}
         a_end = wait_until_scraped(prom, targets, dict.fromkeys(ROLES, PREDICTIONS))
-        case_a = evaluate(prom, gates, window_since(a_start, a_end), at=a_end)
+        case_a = evaluate(prom, gates, a_start, a_end)
 
-        # Case B, in a window after A: the canary serves a population the model scores high.
-        time.sleep(1.5 * SCRAPE_SECONDS)
+        # Case B, in a window from a_end on (only A's final counts, then B): the canary serves a population the
+        # model scores high.
+        time.sleep(1.5 * SCRAPE_SECONDS)  # scrapes of A's final counts, before B starts
         answered_b = {"canary": predict(servers["canary"], resample(scored_high))}
         answered_b["stable"] = predict(servers["stable"], resample(held_out))
         b_end = wait_until_scraped(prom, targets, dict.fromkeys(ROLES, 2 * PREDICTIONS))
-        case_b = evaluate(prom, gates, window_since(a_end, b_end), at=b_end)
+        case_b = evaluate(prom, gates, a_end, b_end)
 
     expected_a = python_psi(answered_a["canary"], answered_a["stable"])
     expected_b = python_psi(answered_b["canary"], answered_b["stable"])
