@@ -1,4 +1,5 @@
-# The model server image: only the serving dependencies, the model the pipeline wrote, and its contract.
+# The model server image: only the serving dependencies, the model the pipeline wrote, its contract, and what the
+# drift monitor (k8s/components/monitor) needs besides: the reference profile and the thresholds in params.yaml.
 # Build from the repository root after `make pipeline` (see `make image`):
 #   docker build --build-arg GIT_SHA=... --build-arg MODEL_VERSION=... --build-arg DATA_HASH=... -t IMAGE .
 # Runs as uid 10001 with a read-only root filesystem; only /tmp is written (see docs/serving-interface.md).
@@ -21,6 +22,8 @@ COPY model/ model/
 # The contract goes next to the model: the server checks its sha256 against the record before serving.
 COPY models/ models/
 COPY data/contract.yaml models/contract.yaml
+# The drift monitor's CronJob runs this image: it reads models/reference.json (above) and the thresholds here.
+COPY params.yaml params.yaml
 # Byte-compile now: the root filesystem is read-only at run time.
 RUN /opt/venv/bin/python -m compileall -q model \
     && MODEL_DIR=/app/models /opt/venv/bin/python -m model.serve --check

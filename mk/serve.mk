@@ -13,6 +13,10 @@ serve: setup ## Serve models/ on HOST:PORT (default 127.0.0.1:8080); run `make p
 serve-bench: setup ## Benchmark the server against `mlflow models serve` (writes benchmarks/results/serve.json)
 	$(PY) benchmarks/serve.py
 
+.PHONY: serve-log-bench
+serve-log-bench: setup ## What inference logging (sample 1.0) costs /predict (writes benchmarks/results/serve_inference_log.json)
+	$(PY) benchmarks/serve_inference_log.py
+
 $(SERVE_REQUIREMENTS): pyproject.toml uv.lock
 	$(UV) export --frozen --no-default-groups --no-emit-project --format requirements-txt -o $@ --quiet
 

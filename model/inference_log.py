@@ -1,7 +1,9 @@
 """A sampled inference log the model server writes off the request's critical path.
 
 `InferenceLogger.log()` costs a random draw and a non-blocking queue put: a background thread serialises each
-sampled instance as one JSON line and writes it to a file in `INFERENCE_LOG_DIR`. A full queue, a slow or broken
+sampled instance as one JSON line and writes it to a file in `INFERENCE_LOG_DIR`. The thread wakes every
+`DRAIN_SECONDS` (or when the queue is half full) and writes everything queued at once: waking it for every call
+would cost the server more (thread switches, the GIL) than the log itself. A full queue, a slow or broken
 disk, or any other failure drops records and counts them; `log()` never blocks and never raises. Memory is bounded
 by the queue (`INFERENCE_LOG_MAX_QUEUE` batches), disk by rotation (`INFERENCE_LOG_MAX_BYTES` per file, at most
 `INFERENCE_LOG_MAX_FILES` finished files kept). Files are written as `*.jsonl.open` and renamed to `*.jsonl` when
@@ -60,6 +62,8 @@ RECORDS_METRIC = "lighthouse_inference_log_records"
 DROPPED_METRIC = "lighthouse_inference_log_dropped"
 #: After a write error the writer drops records for this long before it tries the disk again.
 RETRY_AFTER_SECONDS = 1.0
+#: How often the writer wakes to drain the queue (sooner when it is half full, or on flush/close).
+DRAIN_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,8 @@ class InferenceLogger:
         self.config = config
         self._random = random.Random()  # noqa: S311 - sampling, not security
         self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._wake_at = max(1, config.max_queue // 2)
         self._closed = False
         self._queue: queue.Queue[_Batch] = queue.Queue(maxsize=config.max_queue)
         self._metrics: _Metrics | None = None
@@ -166,7 +172,7 @@ class InferenceLogger:
         if config.directory is not None:
             self._metrics = _Metrics.for_registry(registry)
             self._thread = threading.Thread(
-                target=_Writer(config, self._queue, self._stopping, self._metrics).run,
+                target=_Writer(config, self._queue, self._stopping, self._wake, self._metrics).run,
                 name="inference-log-writer",
                 daemon=True,
             )
@@ -203,6 +209,8 @@ class InferenceLogger:
                 return False
             batch = _Batch(time.time(), request_id or uuid.uuid4().hex, str(model_version), instances, probabilities)
             self._queue.put_nowait(batch)
+            if self._queue.qsize() >= self._wake_at:
+                self._wake.set()
             return True
         except queue.Full:
             metrics.dropped.labels(reason=QUEUE_FULL).inc(len(instances))
@@ -216,6 +224,7 @@ class InferenceLogger:
         if self._thread is None:
             return True
         deadline = time.monotonic() + timeout
+        self._wake.set()
         with self._queue.all_tasks_done:
             while self._queue.unfinished_tasks:
                 remaining = deadline - time.monotonic()
@@ -232,8 +241,19 @@ class InferenceLogger:
         if self._thread is not None:
             self.flush(timeout)
             self._stopping.set()
+            self._wake.set()
             self._thread.join(timeout)
             self._count_leftovers()
+
+    def counts(self) -> dict[str, int]:
+        """This process's counter values: `records` written, and dropped records by reason (for a closing log line;
+        with several server workers, /metrics shows their sum)."""
+        if self._metrics is None:
+            return {}
+        values = {"records": _counter_value(self._metrics.records)}
+        for reason in DROP_REASONS:
+            values[f"dropped_{reason}"] = _counter_value(self._metrics.dropped.labels(reason=reason))
+        return values
 
     def _count_leftovers(self) -> None:
         """Batches still queued once the writer is gone (a call racing close(), or a timeout) count as dropped."""
@@ -255,6 +275,11 @@ class InferenceLogger:
         self.close()
 
 
+def _counter_value(counter: Any) -> int:
+    """A counter's (or labelled child's) value through the public collect() API."""
+    return int(sum(s.value for metric in counter.collect() for s in metric.samples if s.name.endswith("_total")))
+
+
 def _size(instances: object) -> int:
     """How many records a malformed call stood for: its length if it has one, else 1."""
     try:
@@ -267,13 +292,19 @@ class _Writer:
     """The background thread: serialise, write, rotate, prune; count everything it cannot write."""
 
     def __init__(
-        self, config: InferenceLogConfig, batches: queue.Queue[_Batch], stopping: threading.Event, metrics: _Metrics
+        self,
+        config: InferenceLogConfig,
+        batches: queue.Queue[_Batch],
+        stopping: threading.Event,
+        wake: threading.Event,
+        metrics: _Metrics,
     ) -> None:
         assert config.directory is not None
         self.config = config
         self.directory = config.directory
         self.batches = batches
         self.stopping = stopping
+        self.wake = wake
         self.metrics = metrics
         self.handle: IO[bytes] | None = None
         self.path: Path | None = None
@@ -286,25 +317,39 @@ class _Writer:
         self.dumps = _json_dumps()
 
     def run(self) -> None:
+        interval = min(DRAIN_SECONDS, self.config.rotate_seconds)
         while True:
-            try:
-                batch = self.batches.get(timeout=min(0.2, self.config.rotate_seconds))
-            except queue.Empty:
-                self._tick()
-                if self.stopping.is_set():
-                    break
-                continue
-            try:
-                self._write(batch)
-                if self.batches.empty():
-                    self._flush()
-                self._tick()
-            except Exception:  # never let the thread die: a dead writer would drop everything silently
-                log.exception("inference log: unexpected error; dropping a batch")
-                self.metrics.dropped.labels(reason=WRITE_ERROR).inc(len(batch.instances))
-            finally:
-                self.batches.task_done()
+            self.wake.wait(interval)
+            self.wake.clear()  # a set() from here on wakes the next round at once
+            stopping = self.stopping.is_set()
+            self._drain()
+            self._tick()
+            if stopping:
+                break
         self._finish()
+
+    def _drain(self) -> None:
+        """Write every queued batch (taken one at a time, so memory stays bounded by the queue), then hand the
+        lines to the OS, then mark the batches done (flush() waits for that)."""
+        handled = 0
+        try:
+            while True:
+                try:
+                    batch = self.batches.get_nowait()
+                except queue.Empty:
+                    break
+                handled += 1
+                try:
+                    self._write(batch)
+                    self._tick()
+                except Exception:  # never let the thread die: a dead writer would drop everything silently
+                    log.exception("inference log: unexpected error; dropping a batch")
+                    self.metrics.dropped.labels(reason=WRITE_ERROR).inc(len(batch.instances))
+            if handled:
+                self._flush()
+        finally:
+            for _ in range(handled):
+                self.batches.task_done()
 
     def _write(self, batch: _Batch) -> None:
         now = time.monotonic()

@@ -7,6 +7,9 @@ import shutil
 
 import pytest
 
+#: Fixtures shared across areas (the trained model real server processes serve).
+pytest_plugins = ("tests.serving_fixtures",)
+
 #: Set by `.ci/run`: a test that needs an external binary fails instead of skipping when it is missing.
 REQUIRE_TOOLS_VAR = "LIGHTHOUSE_REQUIRE_TOOLS"
 

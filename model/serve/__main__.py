@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from model.errors import LighthouseError
+from model.inference_log import InferenceLogConfig
 from model.serve import logs
 from model.serve.config import MULTIPROCESS_ENV, Settings
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("info")  # JSON from the first line, even when the settings themselves are wrong
     try:
         settings = Settings.from_env(os.environ)
+        inference_log = InferenceLogConfig.from_env(os.environ)
     except LighthouseError as exc:
         return _refuse(str(exc))
     logs.configure(settings.log_level)
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(orjson.dumps({**service.info.as_dict(), "strategy": service.predictor.strategy}).decode())
         return 0
-    return serve(settings, service)
+    return serve(settings, service, inference_log)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -82,15 +84,16 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def serve(settings: Settings, service: ModelService) -> int:
+def serve(settings: Settings, service: ModelService, inference_log: InferenceLogConfig) -> int:
     """One process: the model loaded here, served here."""
     import uvicorn
 
-    from model.serve.app import build_app
+    from model.serve.server import server_app
 
     # uvicorn re-raises the SIGTERM it handled once it has drained; a no-op handler turns that into exit 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    server = uvicorn.Server(uvicorn.Config(build_app(settings, service), **uvicorn_options(settings)))
+    app = server_app(settings, service, inference_log)
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings)))
     server.run()
     return 0 if server.started else 1
 
@@ -103,7 +106,8 @@ def serve_workers(settings: Settings) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="lighthouse-metrics-")
     os.environ[MULTIPROCESS_ENV] = metrics_dir
     try:
-        uvicorn.run("model.serve.app:app_from_env", factory=True, workers=settings.workers, **uvicorn_options(settings))
+        factory = "model.serve.server:app_from_env"
+        uvicorn.run(factory, factory=True, workers=settings.workers, **uvicorn_options(settings))
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

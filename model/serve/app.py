@@ -4,12 +4,16 @@ Starlette routes the requests; a small pure-ASGI middleware around it gives ever
 counts it by endpoint and status, logs it, and turns any unexpected exception into a JSON 500 without a stack
 trace. /predict is: check the content type, read the body up to the limit, validate it against the contract in
 one pass, predict, count the scores, run the prediction hooks, answer.
+
+`python -m model.serve` builds this app with the inference log as its hook (`model/serve/server.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -44,6 +49,9 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 REQUEST_ID_HEADER = b"x-request-id"
 CLIENT_CLOSED = 499
 MAX_REQUEST_ID = 128
+#: A caller's X-Request-ID is kept only when it is 1..128 of these: it goes into response headers, JSON logs and
+#: the inference log, and is the key delayed labels are joined on (a CSV column), so nothing to quote or escape.
+REQUEST_ID_PATTERN = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,%d}" % MAX_REQUEST_ID)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ class PredictionEvent:
     model_version: str
 
 
+#: Called after each successful /predict. A hook that also has a `close()` method is closed at shutdown, once
+#: in-flight requests have drained (e.g. to flush a log).
 PredictionHook = Callable[[PredictionEvent], None]
 
 
@@ -150,7 +160,10 @@ async def predict(request: Request) -> Response:
     if state.hooks:
         event = PredictionEvent(logs.request_id.get(), instances, prediction, version)
         for hook in state.hooks:
-            hook(event)
+            try:
+                hook(event)
+            except Exception:  # a hook is an observer: its failure must not fail the prediction
+                log.exception("prediction hook %r failed; the response is sent anyway", hook)
     scored = zip(prediction.probabilities.tolist(), prediction.labels, strict=True)
     return json_response(
         {"predictions": [{"probability": p, "label": label} for p, label in scored], "model_version": version}
@@ -258,24 +271,30 @@ class Instrumentation:
 
 
 def _request_id(scope: Scope) -> str | None:
-    """The caller's X-Request-ID when it is short and printable (it ends up in logs)."""
+    """The caller's (first) X-Request-ID when it matches REQUEST_ID_PATTERN; else None (a new id is made)."""
     name: bytes
     value: bytes
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER:
-            text = value.decode("latin-1")
-            if 0 < len(text) <= MAX_REQUEST_ID and text.isprintable():
-                return text
+            return value.decode("ascii") if REQUEST_ID_PATTERN.fullmatch(value) else None
     return None
 
 
-def build_app(settings: Settings, service: ModelService, hooks: Sequence[PredictionHook] = ()) -> ASGIApp:
+def build_app(
+    settings: Settings,
+    service: ModelService,
+    hooks: Sequence[PredictionHook] = (),
+    *,
+    registry: CollectorRegistry | None = None,
+) -> ASGIApp:
     """The application for one loaded model; everything per-request is precomputed here.
 
     `hooks` run in order after each successful prediction, before the response is sent; keep them cheap (e.g.
-    sample, then hand the event to a queue) since they run on the request's event loop.
+    sample, then hand the event to a queue) since they run on the request's event loop. A hook's exception is
+    logged, never answered. Hooks with a `close()` are closed at shutdown, after in-flight requests drained.
+    `registry`: where the server's metrics go (default: a new one), so a hook can add its own to /metrics.
     """
-    metrics_ = Metrics(service.info, (*HANDLERS, OTHER))
+    metrics_ = Metrics(service.info, (*HANDLERS, OTHER), registry)
     adapter = request_adapter(service.contract, settings.max_batch)
     document = openapi_document(service.contract, adapter, settings.max_batch, settings.max_body_bytes)
     state = ServerState(
@@ -301,7 +320,15 @@ def build_app(settings: Settings, service: ModelService, hooks: Sequence[Predict
             },
         )
         yield
+        # uvicorn sends the lifespan shutdown only after in-flight requests drained: no hook is running now.
         state.ready = False
+        for hook in state.hooks:
+            close = getattr(hook, "close", None)
+            if callable(close):
+                try:
+                    await asyncio.to_thread(close)  # e.g. a log flushing to a slow disk; keep the loop free
+                except Exception:
+                    log.exception("closing prediction hook %r failed", hook)
         Metrics.process_exited()
 
     app = Starlette(
@@ -321,12 +348,4 @@ def build_app(settings: Settings, service: ModelService, hooks: Sequence[Predict
     return Instrumentation(app, metrics_)
 
 
-def app_from_env() -> ASGIApp:
-    """The factory each worker calls when WORKERS > 1 (the parent has already verified the model)."""
-    settings = Settings.from_env(os.environ)
-    logs.configure(settings.log_level)
-    service = ModelService.load(settings.model_dir, threads=1)
-    return build_app(settings, service)
-
-
-__all__ = ["PredictionEvent", "PredictionHook", "app_from_env", "build_app"]
+__all__ = ["PredictionEvent", "PredictionHook", "build_app"]

@@ -2,7 +2,8 @@
 
 With WORKERS > 1 every worker is its own process; `__main__` then sets PROMETHEUS_MULTIPROC_DIR (under /tmp)
 before any worker starts, prometheus_client keeps the values in per-process files there, and /metrics merges
-them so a scrape of any worker sees the whole pod.
+them so a scrape of any worker sees the whole pod. That holds for every metric created in a worker, whatever
+its registry: the inference log's counters (model/inference_log.py) are merged the same way.
 """
 
 from __future__ import annotations
@@ -40,13 +41,17 @@ def score_bins(probabilities: np.ndarray) -> np.ndarray:
     return np.bincount(index, minlength=len(SCORE_BINS))
 
 
-class Metrics:
-    """The server's metrics on their own registry (several apps may live in one test process)."""
+def new_registry() -> CollectorRegistry:
+    return CollectorRegistry(auto_describe=True)
 
-    def __init__(self, info: ModelInfo, handlers: Iterable[str]) -> None:
+
+class Metrics:
+    """The server's metrics on their own registry (several apps may live in one test process); a registry given
+    here may already hold other collectors (the inference log's counters), which /metrics then shows too."""
+
+    def __init__(self, info: ModelInfo, handlers: Iterable[str], registry: CollectorRegistry | None = None) -> None:
         prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` series only add noise to every counter
-        self.registry = CollectorRegistry(auto_describe=True)
-        registry = self.registry
+        self.registry = registry = registry if registry is not None else new_registry()
         self.requests = Counter(
             "lighthouse_http_requests",
             "HTTP requests by endpoint, method and status code.",

@@ -231,12 +231,74 @@ def serving_contract_problems(manifests: list[Manifest]) -> list[str]:
     mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
     empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
     if mounts.get(SERVING_CONTRACT["writable"]) not in empty_dirs:
-        problems.append(f"{SERVING_CONTRACT['writable']} must be an emptyDir (the only writable path)")
-    if set(mounts) - {SERVING_CONTRACT["writable"]}:
-        problems.append(f"unexpected writable mounts {sorted(set(mounts) - {SERVING_CONTRACT['writable']})}")
+        problems.append(f"{SERVING_CONTRACT['writable']} must be an emptyDir (the server's scratch space)")
+    # Writable: /tmp, and the inference log's volume when the monitor component mounts one (inference_log_problems).
+    allowed = {SERVING_CONTRACT["writable"]}
+    log_dir = _env(container).get(INFERENCE_LOG_ENV)
+    if log_dir in mounts and mounts[log_dir] in _claims(pod):
+        allowed.add(log_dir)
+    if set(mounts) - allowed:
+        problems.append(f"unexpected writable mounts {sorted(set(mounts) - allowed)}")
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
     if env.get("MODEL_DIR") != SERVING_CONTRACT["model_dir"] or env.get("PORT") != str(SERVING_CONTRACT["port"]):
         problems.append(f"env must set MODEL_DIR={SERVING_CONTRACT['model_dir']} and PORT={SERVING_CONTRACT['port']}")
+    return problems
+
+
+INFERENCE_LOG_ENV = "INFERENCE_LOG_DIR"
+
+
+def _env(container: Manifest) -> dict[str, str | None]:
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def _claims(pod: Manifest) -> dict[str, str]:
+    """Volume name -> the PersistentVolumeClaim it mounts."""
+    return {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod.get("volumes", [])
+        if "persistentVolumeClaim" in v
+    }
+
+
+def inference_log_problems(manifests: list[Manifest]) -> list[str]:
+    """The servers write the inference log where the monitor reads it (docs/monitoring.md, "In the cluster").
+
+    INFERENCE_LOG_DIR, when set, is on a writable mount (the root filesystem is read-only). When a CronJob reads
+    `--logs` from a claim, the Rollout's INFERENCE_LOG_DIR is that same path, mounted writable from that same
+    claim, and the claim is ReadWriteMany (every server pod writes, the monitor's pod reads)."""
+    rollout = only(manifests, "Rollout")
+    pod = rollout["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    log_dir = _env(container).get(INFERENCE_LOG_ENV)
+    mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+    claims = {c["metadata"]["name"]: c for c in of_kind(manifests, "PersistentVolumeClaim")}
+    problems = []
+    writable = [path for path, m in mounts.items() if not m.get("readOnly")]
+    if log_dir is not None and not any(log_dir == path or log_dir.startswith(f"{path}/") for path in writable):
+        problems.append(f"{ref(rollout)} {INFERENCE_LOG_ENV}={log_dir} is on no writable mount {sorted(writable)}")
+    for cronjob in of_kind(manifests, "CronJob"):
+        job_pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        for job_container in job_pod["containers"]:
+            args = job_container.get("args", [])
+            read = next((a.split("=", 1)[1] for a in args if a.startswith("--logs=")), None)
+            job_mounts = {m["mountPath"]: m["name"] for m in job_container.get("volumeMounts", [])}
+            claim = _claims(job_pod).get(job_mounts.get(read, ""))
+            if read is None or claim is None:
+                continue  # not a reader of a claim (monitor_problems checks the CronJob's own mounts)
+            where = f"{ref(cronjob)} reads --logs={read} from claim {claim!r}"
+            if log_dir is None:
+                problems.append(f"{where}, but {ref(rollout)} sets no {INFERENCE_LOG_ENV}: the servers log nothing")
+            elif log_dir != read:
+                problems.append(f"{where}, but {ref(rollout)} sets {INFERENCE_LOG_ENV}={log_dir}")
+            mount = mounts.get(read)
+            if mount is None or _claims(pod).get(mount["name"]) != claim:
+                problems.append(f"{where}, but {ref(rollout)} does not mount that claim at {read}")
+            elif mount.get("readOnly"):
+                problems.append(f"{where}, but {ref(rollout)} mounts it read-only")
+            modes = claims.get(claim, {}).get("spec", {}).get("accessModes", [])
+            if "ReadWriteMany" not in modes:
+                problems.append(f"{where}: its accessModes {modes} lack ReadWriteMany (every server pod writes)")
     return problems
 
 

@@ -20,6 +20,7 @@ CHECKS: dict[str, Check] = {
     "canary labelling": invariants.canary_labelling_problems,
     "serving contract": invariants.serving_contract_problems,
     "monitor": invariants.monitor_problems,
+    "inference log": invariants.inference_log_problems,
 }
 
 
@@ -39,6 +40,21 @@ def _broken(
 def _rollout_pod(rollout: Manifest) -> dict[str, Any]:
     pod: dict[str, Any] = rollout["spec"]["template"]["spec"]
     return pod
+
+
+def _set_env(rollout: Manifest, name: str, value: str | None) -> None:
+    """Set (or with None remove) one environment variable of the server container."""
+    container = _rollout_pod(rollout)["containers"][0]
+    container["env"] = [e for e in container["env"] if e["name"] != name]
+    if value is not None:
+        container["env"].append({"name": name, "value": value})
+
+
+def _server_mount(rollout: Manifest, path: str) -> dict[str, Any]:
+    mount: dict[str, Any] = next(
+        m for m in _rollout_pod(rollout)["containers"][0]["volumeMounts"] if m["mountPath"] == path
+    )
+    return mount
 
 
 def _first_analysis(rollout: Manifest) -> dict[str, Any]:
@@ -208,6 +224,55 @@ BREAKAGES = [
         None,
         lambda r: _rollout_pod(r)["securityContext"].update(runAsUser=1000),
         "uid",
+    ),
+    (
+        "serving contract",
+        "Rollout",
+        None,
+        lambda r: _set_env(r, "INFERENCE_LOG_DIR", "/data/elsewhere"),
+        "unexpected writable mounts ['/data/inference-log']",
+    ),
+    (
+        "inference log",
+        "Rollout",
+        None,
+        lambda r: _set_env(r, "INFERENCE_LOG_DIR", None),
+        "sets no INFERENCE_LOG_DIR",
+    ),
+    (
+        "inference log",
+        "Rollout",
+        None,
+        lambda r: _set_env(r, "INFERENCE_LOG_DIR", "/app/logs"),
+        "INFERENCE_LOG_DIR=/app/logs is on no writable mount",
+    ),
+    (
+        "inference log",
+        "Rollout",
+        None,
+        lambda r: _server_mount(r, "/data/inference-log").update(readOnly=True),
+        "mounts it read-only",
+    ),
+    (
+        "inference log",
+        "Rollout",
+        None,
+        lambda r: _server_mount(r, "/data/inference-log").update(mountPath="/data/logs"),
+        "does not mount that claim at /data/inference-log",
+    ),
+    (
+        "inference log",
+        "Rollout",
+        None,
+        lambda r: _rollout_pod(r)["volumes"][-1]["persistentVolumeClaim"].update(claimName="other-claim"),
+        "does not mount that claim",
+    ),
+    (
+        "inference log",
+        "PersistentVolumeClaim",
+        "model-inference-log",
+        lambda c: c["spec"].update(accessModes=["ReadWriteOnce"]),
+        "lack ReadWriteMany",
     ),
     ("monitor", "CronJob", None, lambda c: _monitor_container(c).update(image="busybox:1"), "not the Rollout's image"),
     (

@@ -61,13 +61,21 @@ def test_name_prefix_keeps_every_reference(k8s_copy: Path, kubectl: str) -> None
     rollout = only(manifests, "Rollout", "blue-model-server")
     assert rollout["spec"]["strategy"]["canary"]["canaryService"] == "blue-model-server-canary"
     assert rollout["spec"]["template"]["spec"]["serviceAccountName"] == "blue-model-server"
+    claims = {
+        v["persistentVolumeClaim"]["claimName"]
+        for v in rollout["spec"]["template"]["spec"]["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    assert claims == {"blue-model-inference-log"}
     assert invariants.reference_problems(manifests) == []
+    assert invariants.inference_log_problems(manifests) == []
     assert invariants.analysis_problems(manifests) == []
     assert invariants.replica_problems(manifests) == []
 
 
 def _strategic_merge_patches_on_rollouts(overlay: Path) -> list[str]:
-    """Overlay patches that would merge strategically into a Rollout (and so replace its container list)."""
+    """Overlay (or component) patches that would merge strategically into a Rollout (and so replace its
+    container list)."""
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     found = []
     for patch in kustomization.get("patches", []):
@@ -81,6 +89,24 @@ def _strategic_merge_patches_on_rollouts(overlay: Path) -> list[str]:
 @pytest.mark.parametrize("env", ["staging", "production"])
 def test_overlays_patch_the_rollout_with_json_patches_only(env: str) -> None:
     assert _strategic_merge_patches_on_rollouts(OVERLAYS_DIR / env) == []
+
+
+@pytest.mark.parametrize("component", sorted(p.name for p in (K8S_DIR / "components").iterdir()))
+def test_components_patch_the_rollout_with_json_patches_only(component: str) -> None:
+    assert _strategic_merge_patches_on_rollouts(K8S_DIR / "components" / component) == []
+
+
+def test_without_the_monitor_component_the_servers_log_nothing_and_mount_only_tmp(k8s_copy: Path, kubectl: str) -> None:
+    """A fork without ReadWriteMany storage leaves the component out: no volume, no INFERENCE_LOG_DIR."""
+    overlay = k8s_copy / "overlays" / "staging"
+    _edit_kustomization(overlay, components=None)
+    manifests = render(overlay, kubectl)
+    (container,) = only(manifests, "Rollout")["spec"]["template"]["spec"]["containers"]
+    assert not of_kind(manifests, "CronJob")
+    assert [m["mountPath"] for m in container["volumeMounts"]] == ["/tmp"]
+    assert not [e for e in container["env"] if e["name"].startswith("INFERENCE_LOG_")]
+    assert invariants.serving_contract_problems(manifests) == []
+    assert invariants.inference_log_problems(manifests) == []
 
 
 def test_a_strategic_merge_patch_would_drop_the_container_and_is_caught(k8s_copy: Path, kubectl: str) -> None:

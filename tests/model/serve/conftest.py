@@ -1,4 +1,5 @@
-"""Fixtures: one OpenMP thread in-process, a small model trained into a temporary directory, one shared server."""
+"""Fixtures: one OpenMP thread in-process and one shared server, serving the session's small model (`trained`,
+tests/serving_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from tests.model.serve.helpers import MAX_BATCH, MAX_BODY_BYTES, ServerProcess, start_server
-from tests.model.serve.training import TrainedModel, train_model
+from tests.model.serve.training import TrainedModel
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -17,11 +18,6 @@ def one_thread() -> Iterator[None]:
     make small predictions tens of times slower."""
     with threadpool_limits(limits=1):
         yield
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
-    return train_model(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
+from prometheus_client import CollectorRegistry
 
+from model import artifact
+from model.inference_log import InferenceLogConfig, InferenceLogger
 from tests.conftest import require_binary
 from tests.model.serve.helpers import ROOT, start_server
 from tests.model.serve.training import TrainedModel
@@ -128,3 +132,73 @@ def test_the_serving_environment_alone_serves_the_model(
         assert ready["strategy"] == "compiled-trees"
     finally:
         assert server.stop() == 0
+
+
+def image_files() -> set[str]:
+    """Absolute paths of the repository files the Dockerfile copies into the image (WORKDIR, COPY src dest), as
+    far as .dockerignore's allow-list lets them into the build context."""
+    allowed = [line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")]
+    workdir, files = "/", set()
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("FROM "):
+            workdir = "/"
+        elif line.startswith("WORKDIR "):
+            workdir = line.split()[1]
+        elif line.startswith("COPY ") and "--from" not in line:
+            source, target = line.split()[1:3]
+            for path in [ROOT / source] if (ROOT / source).is_file() else (ROOT / source).rglob("*"):
+                relative = path.relative_to(ROOT).as_posix()
+                if path.is_file() and any(relative == a or relative.startswith(a.rstrip("/") + "/") for a in allowed):
+                    inside = relative.removeprefix(source) if source.endswith("/") else ""
+                    files.add(str(Path(workdir, target, inside)))
+    return files
+
+
+def test_the_image_holds_what_the_monitor_cronjob_reads() -> None:
+    """The CronJob (k8s/components/monitor) runs this image: every file it names must be in it."""
+    cronjob = yaml.safe_load((ROOT / "k8s" / "components" / "monitor" / "cronjob.yaml").read_text())
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    args = dict(arg.removeprefix("--").split("=", 1) for arg in container["args"] if "=" in arg)
+    files = image_files()
+    assert "/app/model/serve/app.py" in files, sorted(files)[:20]  # the parse above sees the COPY lines
+    for name in ("reference", "contract", "params"):
+        assert args[name] in files, f"the CronJob reads --{name}={args[name]}, which the image does not hold"
+    for name in (artifact.ARTIFACT_NAME, artifact.RECORD_NAME):
+        assert f"{args['model-dir']}/{name}" in files
+
+
+@pytest.mark.slow
+def test_the_serving_environment_alone_runs_the_monitor(
+    serving_env: Path, trained: TrainedModel, tmp_path: Path
+) -> None:
+    """The CronJob's `python -m model.monitor` needs nothing beyond the image's packages (no pyarrow, no
+    matplotlib with --no-plots) to judge a window of the inference log."""
+    logs = tmp_path / "logs"
+    scores = trained.pipeline.predict_proba(trained.x_test)[:, 1]
+    with InferenceLogger(InferenceLogConfig(logs), registry=CollectorRegistry()) as logger:
+        for index, instance in enumerate(trained.instances()):
+            assert logger.log([instance], [float(scores[index])], "1", request_id=str(index))
+            if index % 100 == 99:
+                logger.flush()
+    reference = tmp_path / "train.csv"
+    trained.train.to_csv(reference, index=False)
+    args = [
+        "--logs", str(logs),
+        "--reference", str(reference),
+        "--model-dir", str(trained.model_dir),
+        "--contract", str(trained.model_dir / "contract.yaml"),
+        "--params", str(ROOT / "params.yaml"),
+        "--out", str(tmp_path / "drift.json"),
+        "--markdown", str(tmp_path / "drift.md"),
+        "--no-plots",
+    ]  # fmt: skip
+    result = subprocess.run(
+        [str(serving_env / "bin" / "python"), "-m", "model.monitor", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"ok ({len(trained.test)} rows" in result.stdout

@@ -3,12 +3,9 @@ Prometheus scrapes it."""
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from prometheus_client.metrics_core import Metric
@@ -16,8 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from model.serve.metrics import score_bins
 from tests.conftest import require_binary
-from tests.model.serve.helpers import ServerProcess, free_port
+from tests.model.serve.helpers import ServerProcess
 from tests.model.serve.training import TrainedModel
+from tests.prometheus import PrometheusServer, ScrapeTarget
 
 #: name -> (type, label names) from docs/serving-interface.md.
 INTERFACE = {
@@ -114,57 +112,17 @@ def test_score_bins_are_half_open_and_close_at_one() -> None:
 
 
 @pytest.fixture
-def prometheus(server: ServerProcess, tmp_path: Path) -> Iterator[str]:
-    """A real Prometheus scraping the server every second; yields its base URL."""
-    binary = require_binary("prometheus")
-    port = free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
-        "scrape_configs:\n"
-        "  - job_name: lighthouse\n"
-        f"    static_configs: [{{targets: ['127.0.0.1:{server.port}']}}]\n",
-        encoding="utf-8",
-    )
-    log = (tmp_path / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+def prometheus(server: ServerProcess, tmp_path: Path) -> Iterator[PrometheusServer]:
+    """A real Prometheus scraping the server every second."""
+    target = ScrapeTarget(f"127.0.0.1:{server.port}")
+    with PrometheusServer(tmp_path, [target], binary=require_binary("prometheus")) as prometheus:
+        yield prometheus
 
 
-def test_a_real_prometheus_scrapes_the_server(prometheus: str, trained: TrainedModel, tmp_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    result: list[dict[str, object]] = []
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.get(f"{prometheus}/api/v1/query", params={"query": "lighthouse_model_info"}, timeout=2)
-            result = response.json()["data"]["result"] if response.status_code == 200 else []
-        except httpx.TransportError:
-            result = []
-        if result:
-            break
-        time.sleep(0.5)
-    assert result, (tmp_path / "prometheus.log").read_text()[-3000:]
-    labels = result[0]["metric"]
-    assert isinstance(labels, dict)
-    assert labels["model_version"] == trained.record.sha256[:12]
-    assert labels["job"] == "lighthouse"
-    up = httpx.get(f"{prometheus}/api/v1/query", params={"query": "up{job='lighthouse'}"}, timeout=2).json()
-    assert up["data"]["result"][0]["value"][1] == "1"
+def test_a_real_prometheus_scrapes_the_server(prometheus: PrometheusServer, trained: TrainedModel) -> None:
+    prometheus.wait_for_scrapes(1, timeout=60)
+    (info,) = prometheus.query("lighthouse_model_info")
+    assert info.labels["model_version"] == trained.record.sha256[:12]
+    assert info.labels["job"] == "lighthouse"
+    (up,) = prometheus.query('up{job="lighthouse"}')
+    assert up.value == 1

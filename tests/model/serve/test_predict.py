@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
 
 from tests.model.serve.helpers import MAX_BATCH, ServerProcess
 from tests.model.serve.training import TrainedModel
@@ -75,3 +78,27 @@ def test_request_id_is_echoed_and_logged(server: ServerProcess, trained: Trained
     line = server.wait_for_log(lambda line: line.get("request_id") == "trace-me-42" and "status" in line)
     assert line["path"] == "/predict"
     assert line["status"] == 200
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["a" * 128, "0af7651916cd43dd8448eb211c80319c", "00-0af76519-b7ad6b71-01", "client/7:job=3+x@host_a.b"],
+)
+def test_a_safe_request_id_is_kept(server: ServerProcess, trained: TrainedModel, given: str) -> None:
+    response = server.client.post(
+        "/predict", json={"instances": trained.instances()[:1]}, headers={"X-Request-ID": given}
+    )
+    assert response.headers["x-request-id"] == given
+
+
+@pytest.mark.parametrize(
+    "given",
+    [b"a" * 129, b"has space", b'quo"te', b"comma,separated", b"semi;colon", b"caf\xc3\xa9", b"tab\tid", b""],
+    ids=["too long", "space", "quote", "comma", "semicolon", "non-ASCII", "tab", "empty"],
+)
+def test_an_unsafe_request_id_is_replaced(server: ServerProcess, given: bytes) -> None:
+    """Anything else is replaced by a generated id: it would end up in headers, logs and label CSV files."""
+    response = server.client.get("/healthz", headers=[(b"X-Request-ID", given)])
+    assert response.status_code == 200
+    generated = response.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)

@@ -58,10 +58,26 @@ def test_altered_artifact(model_copy: Path) -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("PORT", "eighty"), ("PORT", "70000"), ("WORKERS", "0"), ("MAX_BATCH", "-1"), ("LOG_LEVEL", "loud")],
+    [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("WORKERS", "0"),
+        ("MAX_BATCH", "-1"),
+        ("LOG_LEVEL", "loud"),
+        ("INFERENCE_LOG_SAMPLE_RATE", "1.5"),
+        ("INFERENCE_LOG_MAX_QUEUE", "lots"),
+        ("INFERENCE_LOG_ROTATE_SECONDS", "0"),
+    ],
 )
 def test_invalid_setting(trained: TrainedModel, variable: str, value: str) -> None:
     result = run_server_to_exit(trained.model_dir, **{variable: value})
     assert result.returncode == 2
     message = str(refusal(result.stdout)["message"])
     assert f"{variable}={value!r}" in message
+
+
+def test_a_malformed_inference_log_setting_stops_workers_from_starting(trained: TrainedModel) -> None:
+    result = run_server_to_exit(trained.model_dir, WORKERS="2", INFERENCE_LOG_MAX_FILES="-3")
+    assert result.returncode == 2
+    assert "INFERENCE_LOG_MAX_FILES='-3'" in str(refusal(result.stdout)["message"])
+    assert "Started parent process" not in result.stdout

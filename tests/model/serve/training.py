@@ -31,6 +31,7 @@ class TrainedModel:
     contract: Contract
     pipeline: Any
     record: artifact.ModelRecord
+    train: pd.DataFrame
     test: pd.DataFrame
 
     @property
@@ -80,4 +81,6 @@ def train_model(model_dir: Path, estimator: str = "hist_gradient_boosting") -> T
     )
     raw.unlink()
     artifact.write_record(model_dir, record)
-    return TrainedModel(model_dir, contract, pipeline, record, test.reset_index(drop=True))
+    return TrainedModel(
+        model_dir, contract, pipeline, record, train.reset_index(drop=True), test.reset_index(drop=True)
+    )

@@ -1,4 +1,4 @@
-"""The Prometheus helpers against a real Prometheus that scrapes itself, twice, labelled canary and stable."""
+"""tests/prometheus.py against a real Prometheus that scrapes itself, twice, labelled canary and stable."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary
-from tests.k8s.prom_helpers import PrometheusError, PrometheusServer, ScrapeTarget, free_port
+from tests.prometheus import PrometheusError, PrometheusServer, ScrapeTarget, free_port
 
 
 @pytest.fixture(scope="module")
