@@ -20,6 +20,7 @@ PIPELINE_FILES = (
     "ci",
     "tests/gates",
     "tests/conftest.py",
+    "tests/serving_fixtures.py",  # a plugin tests/conftest.py loads
     "tests/__init__.py",
     "k8s/overlays/production",  # the champion stage depends on it (its release.json is the champion)
     ".dvc/config",
