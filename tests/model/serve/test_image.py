@@ -19,7 +19,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from model import artifact
+from model import artifact, paths
 from model.inference_log import InferenceLogConfig, InferenceLogger
 from tests.conftest import require_binary
 from tests.model.serve.helpers import ROOT, start_server
@@ -134,6 +134,10 @@ def test_the_serving_environment_alone_serves_the_model(
         assert server.stop() == 0
 
 
+PIPELINE_OUTPUTS = (paths.MODEL_ARTIFACT, paths.MODEL_RECORD, paths.REGISTRATION, paths.REFERENCE_PROFILE)
+PIPELINE_OUTPUT_PATHS = {ROOT / p for p in PIPELINE_OUTPUTS}
+
+
 def image_files() -> set[str]:
     """Absolute paths of the repository files the Dockerfile copies into the image (WORKDIR, COPY src dest), as
     far as .dockerignore's allow-list lets them into the build context."""
@@ -146,9 +150,14 @@ def image_files() -> set[str]:
             workdir = line.split()[1]
         elif line.startswith("COPY ") and "--from" not in line:
             source, target = line.split()[1:3]
-            for path in [ROOT / source] if (ROOT / source).is_file() else (ROOT / source).rglob("*"):
+            candidates = [ROOT / source] if (ROOT / source).is_file() else list((ROOT / source).rglob("*"))
+            # Pipeline outputs are in the build context after `dvc repro` (as in the workflow), even when this
+            # checkout has not run the pipeline.
+            candidates += [ROOT / p for p in PIPELINE_OUTPUTS if (ROOT / p).is_relative_to(ROOT / source)]
+            for path in candidates:
                 relative = path.relative_to(ROOT).as_posix()
-                if path.is_file() and any(relative == a or relative.startswith(a.rstrip("/") + "/") for a in allowed):
+                admitted = any(relative == a or relative.startswith(a.rstrip("/") + "/") for a in allowed)
+                if (path.is_file() or path in PIPELINE_OUTPUT_PATHS) and admitted:
                     inside = relative.removeprefix(source) if source.endswith("/") else ""
                     files.add(str(Path(workdir, target, inside)))
     return files
