@@ -6,7 +6,6 @@ scorer refuse an artifact whose sha256 differs from it.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import zipfile
@@ -16,6 +15,7 @@ from typing import Any
 
 from model.errors import LighthouseError
 from model.io import atomic_path, read_json, write_json
+from model.provenance import sha256_of
 
 ARTIFACT_NAME = "model.skops"
 RECORD_NAME = "model.json"
@@ -43,14 +43,6 @@ class ModelRecord:
     mlflow_model_uri: str | None = None
     trained_rows: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def save(model: Any, model_dir: Path) -> str:

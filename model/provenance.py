@@ -23,12 +23,11 @@ def git_sha(cwd: Path | None = None) -> str:
 
 def md5_of(path: Path) -> str:
     """The md5 DVC 3 records for a file output, so the hash matches `dvc.lock`."""
-    digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
-def sha256_text(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes (model artifact, contract): what records and the server compare."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

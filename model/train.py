@@ -18,7 +18,7 @@ from model.dataset import features, labels
 from model.errors import LighthouseError
 from model.params import load_params
 from model.pipeline import build_pipeline
-from model.provenance import git_sha, md5_of, sha256_text
+from model.provenance import git_sha, md5_of, sha256_of
 from model.tracking import configure
 
 
@@ -39,7 +39,7 @@ def main() -> int:
     provenance = {
         "git_sha": git_sha(),
         "data_hash": md5_of(paths.RAW_DATA),
-        "contract_sha256": sha256_text(paths.CONTRACT),
+        "contract_sha256": sha256_of(paths.CONTRACT),
     }  # the same three facts go to the MLflow run's tags and to the model record
     with mlflow.start_run() as run:
         mlflow.log_params({"estimator": params.train.estimator, **params.train.estimator_params()})

@@ -12,7 +12,7 @@ from model.artifact import ArtifactError, ModelRecord
 from model.contract import Contract, load_contract
 from model.errors import LighthouseError
 from model.io import read_json
-from model.provenance import sha256_text
+from model.provenance import sha256_of
 from model.serve.predictor import Predictor
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def load_checked_contract(model_dir: Path, record: ModelRecord) -> Contract:
         raise ArtifactError(
             f"{path}: data contract not found (put it next to the model as {model_dir / CONTRACT_NAME})"
         )
-    actual = sha256_text(path)
+    actual = sha256_of(path)
     if actual != record.contract_sha256:
         raise ArtifactError(
             f"{path}: sha256 {actual} differs from the contract the model was trained with "

@@ -21,7 +21,7 @@ from model.dataset import features, labels, typed
 from model.ingest import load_frame
 from model.params import Params, load_params
 from model.pipeline import build_pipeline
-from model.provenance import md5_of, sha256_text
+from model.provenance import md5_of, sha256_of
 from tests.model.serve.helpers import ROOT
 
 
@@ -74,7 +74,7 @@ def train_model(model_dir: Path, estimator: str = "hist_gradient_boosting") -> T
         features=[c.name for c in contract.feature_columns],
         classes={"0": contract.target.negative_label, "1": contract.target.positive_label},
         sklearn_version=sklearn.__version__,
-        contract_sha256=sha256_text(model_dir / "contract.yaml"),
+        contract_sha256=sha256_of(model_dir / "contract.yaml"),
         data_hash=md5_of(raw),
         git_sha="0123456789abcdef0123456789abcdef01234567",
         trained_rows=len(train),
