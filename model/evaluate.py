@@ -7,16 +7,14 @@ import sys
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
-from model import artifact, paths
-from model.contract import load_contract
+from model import paths
 from model.dataset import features, labels
 from model.errors import LighthouseError
 from model.io import write_json
-from model.params import load_params
+from model.stage_inputs import load_held_out
 from model.tracking import configure
 
 DECIMALS = 6  # rounding keeps metrics.json stable across platforms and readable in `dvc metrics diff`
@@ -61,13 +59,17 @@ def curves(y_true: np.ndarray, proba: np.ndarray, bins: int) -> dict[str, list[d
 
 def main() -> int:
     try:
-        contract = load_contract(paths.CONTRACT)
-        params = load_params(paths.PARAMS)
-        model, record = artifact.load_verified(paths.MODEL_DIR)
+        held_out = load_held_out()
     except LighthouseError as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
-    test = pd.read_parquet(paths.TEST_SPLIT)
+    contract, params, model, record, test = (
+        held_out.contract,
+        held_out.params,
+        held_out.model,
+        held_out.record,
+        held_out.test,
+    )
     y_true = labels(test, contract)
     proba = model.predict_proba(features(test, contract))[:, 1]
     values = compute_metrics(y_true, proba, params.evaluate.threshold)

@@ -19,13 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model import artifact, paths
-from model.contract import Contract, load_contract
+from model import paths
+from model.contract import Contract
 from model.dataset import features
 from model.errors import LighthouseError
 from model.io import write_json
-from model.params import ExplainParams, load_params
+from model.params import ExplainParams
 from model.plotting import clear_pngs, pyplot, save_png
+from model.stage_inputs import load_held_out
 
 DECIMALS = 6
 SCALE = "log-odds of the positive label"
@@ -216,10 +217,14 @@ def _log_to_mlflow(run_id: str, experiment: str) -> None:
 
 def main() -> int:
     try:
-        contract = load_contract(paths.CONTRACT)
-        params = load_params(paths.PARAMS)
-        model, record = artifact.load_verified(paths.MODEL_DIR)
-        test = pd.read_parquet(paths.TEST_SPLIT)
+        held_out = load_held_out()
+        contract, params, model, record, test = (
+            held_out.contract,
+            held_out.params,
+            held_out.model,
+            held_out.record,
+            held_out.test,
+        )
         attribution = attribute(model, test, contract, params.explain)
     except LighthouseError as exc:
         print(f"explain: {exc}", file=sys.stderr)

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model import artifact, paths
-from model.contract import Contract, SensitiveAttribute, load_contract
+from model import paths
+from model.contract import Contract, SensitiveAttribute
 from model.dataset import features, labels
 from model.errors import LighthouseError
 from model.io import write_json
-from model.params import FairnessParams, load_params
+from model.params import FairnessParams
 from model.plotting import clear_pngs, pyplot, save_png, slug
+from model.stage_inputs import load_held_out
 
 DECIMALS = 6
 INTERSECTION = "intersection"
@@ -273,13 +274,17 @@ def _log_to_mlflow(run_id: str, experiment: str, report: dict[str, Any]) -> None
 
 def main() -> int:
     try:
-        contract = load_contract(paths.CONTRACT)
-        params = load_params(paths.PARAMS)
-        model, record = artifact.load_verified(paths.MODEL_DIR)
+        held_out = load_held_out()
     except LighthouseError as exc:
         print(f"fairness: {exc}", file=sys.stderr)
         return 2
-    test = pd.read_parquet(paths.TEST_SPLIT)
+    contract, params, model, record, test = (
+        held_out.contract,
+        held_out.params,
+        held_out.model,
+        held_out.record,
+        held_out.test,
+    )
     threshold = params.evaluate.threshold
     y_pred = (model.predict_proba(features(test, contract))[:, 1] >= threshold).astype(np.int64)
     report = audit(test, labels(test, contract), y_pred, contract, params.fairness, threshold)
