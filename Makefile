@@ -52,7 +52,7 @@ init: setup ## Initialise git and DVC where missing (a tarball or a fresh fork)
 .PHONY: pipeline
 pipeline: init ## Run the whole pipeline (dvc repro) and print a summary
 	$(VENV)/bin/dvc repro
-	@$(PY) -m model.summary
+	@$(PY) -m model.stages.summary
 
 .PHONY: lint
 lint: setup ## ruff and mypy

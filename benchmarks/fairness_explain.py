@@ -30,12 +30,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from model import artifact, explain, fairness, paths  # noqa: E402
-from model.contract import load_contract  # noqa: E402
-from model.dataset import features, labels, typed  # noqa: E402
-from model.ingest import load_frame  # noqa: E402
-from model.params import load_params  # noqa: E402
-from model.pipeline import build_pipeline  # noqa: E402
+from model.core import artifact, paths  # noqa: E402
+from model.core.contract import load_contract  # noqa: E402
+from model.core.dataset import features, labels, typed  # noqa: E402
+from model.core.params import load_params  # noqa: E402
+from model.core.pipeline import build_pipeline  # noqa: E402
+from model.stages import explain, fairness  # noqa: E402
+from model.stages.ingest import load_frame  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "fairness_explain.json"
 

@@ -29,10 +29,10 @@ from prometheus_client import CollectorRegistry
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from model import artifact, paths  # noqa: E402
-from model.contract import load_contract  # noqa: E402
-from model.dataset import features  # noqa: E402
-from model.inference_log import InferenceLogConfig, InferenceLogger  # noqa: E402
+from model.core import artifact, paths  # noqa: E402
+from model.core.contract import load_contract  # noqa: E402
+from model.core.dataset import features  # noqa: E402
+from model.serve.inference_log import InferenceLogConfig, InferenceLogger  # noqa: E402
 
 REQUEST_SIZE = 10
 RESULTS = ROOT / "benchmarks" / "results" / "monitor.json"

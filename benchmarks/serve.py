@@ -400,8 +400,8 @@ def main() -> int:
 
     import pandas as pd
 
-    from model import artifact
-    from model.contract import load_contract
+    from model.core import artifact
+    from model.core.contract import load_contract
     from model.serve.service import contract_path
 
     pipeline, record = artifact.load_verified(args.model_dir)

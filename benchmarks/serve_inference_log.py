@@ -32,7 +32,7 @@ MODES = ("off", "on")
 def held_out_row(model_dir: Path) -> dict[str, Any]:
     import pandas as pd
 
-    from model import artifact
+    from model.core import artifact
 
     record = artifact.read_record(model_dir)
     split = ROOT / "data" / "split" / "test.parquet"
@@ -44,8 +44,8 @@ def held_out_row(model_dir: Path) -> dict[str, Any]:
 
 def in_process(model_dir: Path, row: dict[str, Any], rounds: int, calls: int, log_dir: Path) -> dict[str, Any]:
     """Median microseconds per /predict call through the ASGI app, per mode, over `rounds` interleaved rounds."""
-    from model.inference_log import InferenceLogConfig
     from model.serve.config import Settings
+    from model.serve.inference_log import InferenceLogConfig
     from model.serve.server import server_app
     from model.serve.service import ModelService
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.contract import Contract
-from model.dataset import features
-from model.params import DirectionalCheck, InvarianceCheck
+from model.core.contract import Contract
+from model.core.dataset import features
+from model.core.params import DirectionalCheck, InvarianceCheck
 
 #: A row "moves the wrong way" in a directional test when its probability changes by more than this against it.
 WRONG_WAY_TOLERANCE = 0.01

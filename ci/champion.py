@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ci.release_record import RECORD_NAME, ReleaseRecord, read
-from model import paths
-from model.errors import LighthouseError
-from model.io import write_json
-from model.params import GatesParams, load_params
+from model.core import paths
+from model.core.errors import LighthouseError
+from model.core.io import write_json
+from model.core.params import GatesParams, load_params
 
 NO_CHAMPION = "no champion yet"
 

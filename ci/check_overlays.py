@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ci import overlay
 from ci.release_record import RECORD_NAME, read
-from model.errors import LighthouseError
+from model.core.errors import LighthouseError
 
 
 def check_overlay(path: Path) -> tuple[list[str], list[str]]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.contract import Contract
-from model.errors import ConfigError
-from model.params import DirectionalCheck, GatesParams, Params
+from model.core.contract import Contract
+from model.core.errors import ConfigError
+from model.core.params import DirectionalCheck, GatesParams, Params
 
 FAIRNESS_METRICS = ("demographic_parity_difference", "equalized_odds_difference")
 

@@ -18,8 +18,8 @@ import pytest
 
 from ci.gate_plan import FAMILIES, GateSpec, build_plan
 from ci.outputs import PipelineOutputs
-from model import paths
-from model.io import write_json
+from model.core import paths
+from model.core.io import write_json
 
 #: Set by `python -m ci.gates` (or by hand): the project root whose outputs the gates read. Unset, the gate tests
 #: are not collected, so a plain `pytest` run does not need pipeline outputs.

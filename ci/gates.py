@@ -20,9 +20,9 @@ import pytest
 from ci.gate_plan import build_plan
 from ci.gate_plugin import ROOT_ENV
 from ci.outputs import PipelineOutputs
-from model import paths
-from model.errors import LighthouseError
-from model.io import read_json
+from model.core import paths
+from model.core.errors import LighthouseError
+from model.core.io import read_json
 
 #: The gate tests ship with the project, beside the ci package.
 GATE_TESTS = Path(__file__).resolve().parents[1] / "tests" / "gates"

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.errors import LighthouseError
+from model.core.errors import LighthouseError
 
 #: Fallback identity when the repository has none (a fresh CI checkout): GitHub's own bot, or a local name.
 BOT_NAME = "github-actions[bot]"

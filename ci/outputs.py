@@ -12,11 +12,11 @@ import pandas as pd
 
 from ci.champion import champion_from_snapshot
 from ci.release_record import ReleaseRecord
-from model import artifact, paths
-from model.contract import Contract, load_contract
-from model.errors import LighthouseError
-from model.io import read_json
-from model.params import Params, load_params
+from model.core import artifact, paths
+from model.core.contract import Contract, load_contract
+from model.core.errors import LighthouseError
+from model.core.io import read_json
+from model.core.params import Params, load_params
 
 #: Which stage writes each output, for the error message when it is missing.
 WRITERS = {

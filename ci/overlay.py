@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
-from model.errors import LighthouseError
+from model.core.errors import LighthouseError
 
 KUSTOMIZATION = "kustomization.yaml"
 RENDER_TIMEOUT_S = 120

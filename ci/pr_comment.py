@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ci.github_api import GitHub, GitHubError
-from model.errors import LighthouseError
+from model.core.errors import LighthouseError
 
 MARKER = "<!-- lighthouse-pr-report -->"
 COMMENT_FILE = "comment.json"

@@ -39,8 +39,8 @@ from ci.release_record import (
     parse_image,
 )
 from ci.release_record import build as build_record
-from model.errors import LighthouseError
-from model.io import atomic_path
+from model.core.errors import LighthouseError
+from model.core.io import atomic_path
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

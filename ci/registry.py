@@ -1,5 +1,5 @@
 """Registry aliases kept in step with git: `challenger` is the version a PR's pipeline registered
-(model/register.py sets it), `champion` the version in production. The promotion tool calls `set_champion` when a
+(model/stages/register.py sets it), `champion` the version in production. The promotion tool calls `set_champion` when a
 promotion commit lands, so the registry says what the production overlay's release record says.
 
 Only meaningful with a shared registry (MLFLOW_TRACKING_URI=http...); the local sqlite store is per machine.
@@ -12,9 +12,8 @@ import os
 import sys
 from typing import Any
 
-from model.errors import LighthouseError
-from model.register import CHALLENGER_ALIAS
-from model.tracking import tracking_uri
+from model.core.errors import LighthouseError
+from model.core.tracking import CHALLENGER_ALIAS, tracking_uri
 
 CHAMPION_ALIAS = "champion"
 __all__ = ["CHALLENGER_ALIAS", "CHAMPION_ALIAS", "RegistryError", "alias_version", "server_configured", "set_champion"]

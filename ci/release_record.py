@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from model.errors import LighthouseError
-from model.io import dumps_json
-from model.yaml_config import Frozen, format_validation_error
+from model.core.errors import LighthouseError
+from model.core.io import dumps_json
+from model.core.yaml_config import Frozen, format_validation_error
 
 SCHEMA_VERSION = 1
 RECORD_NAME = "release.json"

@@ -18,10 +18,10 @@ from typing import Any
 from ci.gate_plan import FAIRNESS_METRICS
 from ci.markdown import code, number, table
 from ci.outputs import PipelineOutputs
-from model import paths
-from model.errors import LighthouseError
-from model.evaluate import LOWER_IS_BETTER
-from model.io import write_text
+from model.core import paths
+from model.core.errors import LighthouseError
+from model.core.io import write_text
+from model.core.metrics import LOWER_IS_BETTER
 
 #: The hidden first line the PR-comment workflow looks for to update its sticky comment in place.
 PR_MARKER = "<!-- lighthouse-pr-report -->"
@@ -382,7 +382,7 @@ class Report:
         params = self.outputs.params
         return [
             f"- Estimator: `{record.estimator}` with {params.train.estimator_params()} (seed {params.train.seed}), "
-            "preprocessing inside the scikit-learn pipeline (model/pipeline.py).",
+            "preprocessing inside the scikit-learn pipeline (model/core/pipeline.py).",
             f"- Features ({len(record.features)}): {', '.join(record.features)}.",
             f"- Predicts `{self.outputs.contract.target.column} = {self.outputs.contract.target.positive_label!r}` "
             f"when the probability is at least {params.evaluate.threshold:g}.",

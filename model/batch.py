@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
-from model import paths
-from model.errors import DataValidationError, LighthouseError
-from model.io import atomic_path
+from model.core import paths
+from model.core.errors import DataValidationError, LighthouseError
+from model.core.io import atomic_path
 from model.serve.schema import instance_type, problems
 from model.serve.service import ModelService
 

@@ -11,13 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from model import artifact, paths
-from model.contract import Contract, load_contract
-from model.errors import LighthouseError
+from model.core import artifact, paths
+from model.core.contract import Contract, load_contract
+from model.core.errors import LighthouseError
+from model.core.params import load_params
 from model.monitor.profile import ReferenceProfile, load_profile
 from model.monitor.report import EXIT_BAD_INPUT, Scorer, evaluate_window, write_reports
 from model.monitor.window import attach_labels, parse_time, read_batch, read_logs
-from model.params import load_params
 
 
 def build_parser() -> argparse.ArgumentParser:

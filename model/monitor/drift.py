@@ -16,16 +16,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from model.contract import Contract
+from model.core.contract import Contract
+from model.core.params import MonitorParams
 from model.monitor import stats
 from model.monitor.profile import CategoricalProfile, NumericProfile, ReferenceProfile, level_counts
 from model.monitor.quality import ColumnQuality
-from model.params import MonitorParams
 
 Status = Literal["ok", "warn", "alert"]
 SEVERITY: dict[str, int] = {"ok": 0, "warn": 1, "alert": 2}
-#: Metrics where lower is better; for the others a drop is a fall.
-LOWER_IS_BETTER = frozenset({"log_loss", "brier"})
 
 
 def worst(statuses: Sequence[Status]) -> Status:
@@ -179,12 +177,12 @@ def performance(
         return Performance(count, "not_judged", "the labelled rows hold one class only")
     if params.metric not in profile.metrics:
         return Performance(count, "not_judged", f"the reference has no {params.metric!r} metric")
-    from model.evaluate import compute_metrics
+    from model.core.metrics import LOWER_IS_BETTER, compute_metrics  # sklearn: only when labels are judged
 
     current = compute_metrics(y_true, probabilities[known], profile.threshold)
     reference = {k: v for k, v in profile.metrics.items() if k in current}
     if params.metric not in current:
-        return Performance(count, "not_judged", f"{params.metric!r} is not a metric model.evaluate computes")
+        return Performance(count, "not_judged", f"{params.metric!r} is not a metric model.core.metrics computes")
     change = current[params.metric] - reference[params.metric]
     drop = change if params.metric in LOWER_IS_BETTER else -change
     status: Status = (

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from model.io import atomic_path
+from model.core.io import atomic_path
 from model.monitor.drift import Distribution
 
 COLOURS = {"ok": "#4c9a2a", "warn": "#e0a100", "alert": "#c62828"}

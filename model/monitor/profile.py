@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from model.contract import Contract
-from model.errors import ConfigError
-from model.io import read_json, write_json
+from model.core.contract import Contract
+from model.core.errors import ConfigError
+from model.core.io import read_json, write_json
 from model.monitor import stats
 
 SCHEMA_VERSION = 1

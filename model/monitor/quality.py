@@ -1,5 +1,5 @@
 """Data quality of a window: the share of each column's values that break the data contract, with vectorised
-checks (the same rules model.validate derives for Great Expectations: not null, type, categories, min/max), fast
+checks (the same rules model.stages.validate derives for Great Expectations: not null, type, categories, min/max), fast
 enough for a million rows. Also returns the window cast to the contract's types for the drift statistics."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.contract import Column, Contract
+from model.core.contract import Column, Contract
 from model.monitor.window import BadInputError, Window
 
 MAX_EXAMPLES = 5

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from model import artifact, paths
-from model.contract import Contract, load_contract
-from model.dataset import features, typed
-from model.errors import LighthouseError
-from model.io import read_json
+from model.core import artifact, paths
+from model.core.contract import Contract, load_contract
+from model.core.dataset import features, typed
+from model.core.errors import LighthouseError
+from model.core.io import read_json
+from model.core.params import Params, load_params
 from model.monitor.profile import ReferenceProfile, build_profile, save_profile
-from model.params import Params, load_params
 
 
 def profile_from_data(

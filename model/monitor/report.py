@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.contract import Contract
-from model.io import write_json, write_text
+from model.core.contract import Contract
+from model.core.io import write_json, write_text
+from model.core.params import MonitorParams
 from model.monitor import drift
 from model.monitor.profile import ReferenceProfile
 from model.monitor.quality import check_window
 from model.monitor.window import Window, require_columns
-from model.params import MonitorParams
 
 SCHEMA_VERSION = 1
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INSUFFICIENT, EXIT_WARN, EXIT_ALERT = 0, 2, 3, 10, 20

@@ -1,5 +1,5 @@
 """Read what the monitor judges: a window of the inference log (a directory of JSON-lines or Parquet files written
-by model/inference_log.py) or any batch file (CSV, Parquet, JSON lines), optionally joined with delayed labels.
+by model/serve/inference_log.py) or any batch file (CSV, Parquet, JSON lines), optionally joined with delayed labels.
 
 Anything unreadable is a BadInputError naming the file, the line or column, and the rule it broke.
 """
@@ -17,9 +17,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from model.contract import Contract
-from model.errors import LighthouseError
-from model.inference_log import FINISHED_SUFFIX, INDEX, INSTANCE, MODEL_VERSION, PROBABILITY, REQUEST_ID, TS
+from model.core.contract import Contract
+from model.core.errors import LighthouseError
+from model.serve.inference_log import FINISHED_SUFFIX, INDEX, INSTANCE, MODEL_VERSION, PROBABILITY, REQUEST_ID, TS
 
 BATCH_SUFFIXES = (".csv", ".parquet", ".jsonl", ".json")
 LOG_PATTERNS = (f"*{FINISHED_SUFFIX}", "*.parquet")
@@ -146,7 +146,9 @@ def _read_log_file(path: Path) -> pd.DataFrame:
     frame = frame.rename(columns=lambda c: c.removeprefix(f"{INSTANCE}.") if isinstance(c, str) else c)
     missing = [name for name in (TS, PROBABILITY) if name not in frame.columns]
     if missing:
-        raise BadInputError(f"{path}: records lack {missing} (rule: inference log record, model/inference_log.py)")
+        raise BadInputError(
+            f"{path}: records lack {missing} (rule: inference log record, model/serve/inference_log.py)"
+        )
     for name in (REQUEST_ID, INDEX, MODEL_VERSION):
         if name not in frame.columns:
             frame[name] = None

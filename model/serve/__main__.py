@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from model.errors import LighthouseError
-from model.inference_log import InferenceLogConfig
+from model.core.errors import LighthouseError
 from model.serve import logs
 from model.serve.config import MULTIPROCESS_ENV, Settings
+from model.serve.inference_log import InferenceLogConfig
 
 if TYPE_CHECKING:
     from model.serve.service import ModelService

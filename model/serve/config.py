@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from model.errors import ConfigError
+from model.core.errors import ConfigError
 
 #: Set by `python -m model.serve` when WORKERS > 1: where prometheus_client keeps each worker's values.
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"

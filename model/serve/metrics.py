@@ -3,7 +3,7 @@
 With WORKERS > 1 every worker is its own process; `__main__` then sets PROMETHEUS_MULTIPROC_DIR (under /tmp)
 before any worker starts, prometheus_client keeps the values in per-process files there, and /metrics merges
 them so a scrape of any worker sees the whole pod. That holds for every metric created in a worker, whatever
-its registry: the inference log's counters (model/inference_log.py) are merged the same way.
+its registry: the inference log's counters (model/serve/inference_log.py) are merged the same way.
 """
 
 from __future__ import annotations

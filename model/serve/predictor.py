@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from model.contract import Contract
+from model.core.contract import Contract
 from model.serve.transform import ArrayTransform, UnsupportedModelError, compile_transform
 from model.serve.trees import CompiledTrees, compile_trees
 
@@ -44,7 +44,7 @@ def pipeline_proba(pipeline: Any, contract: Contract) -> Callable[[Rows], np.nda
     def predict(rows: Rows) -> np.ndarray:
         import pandas as pd
 
-        from model.dataset import typed
+        from model.core.dataset import typed
 
         names = [c.name for c in contract.feature_columns]
         frame = pd.DataFrame.from_records([{n: row.get(n) for n in names} for row in rows], columns=names)

@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, Validation
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from model.contract import Column, Contract
+from model.core.contract import Column, Contract
 
 #: A validated instance: contract column name -> value (absent for optional columns that were not sent).
 Instance = Mapping[str, Any]

@@ -13,10 +13,10 @@ import os
 
 from starlette.types import ASGIApp
 
-from model.inference_log import InferenceLogConfig, InferenceLogger
 from model.serve import logs
 from model.serve.app import PredictionEvent, PredictionHook, build_app
 from model.serve.config import Settings
+from model.serve.inference_log import InferenceLogConfig, InferenceLogger
 from model.serve.metrics import new_registry
 from model.serve.service import ModelService
 

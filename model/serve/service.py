@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model import artifact, paths
-from model.artifact import ArtifactError, ModelRecord
-from model.contract import Contract, load_contract
-from model.errors import LighthouseError
-from model.io import read_json
-from model.provenance import sha256_of
+from model.core import artifact, paths
+from model.core.artifact import ArtifactError, ModelRecord
+from model.core.contract import Contract, load_contract
+from model.core.errors import LighthouseError
+from model.core.io import read_json
+from model.core.provenance import sha256_of
 from model.serve.predictor import Predictor
 
 log = logging.getLogger(__name__)

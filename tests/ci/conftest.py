@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import paths
-from model.contract import Contract
-from model.params import Params
+from model.core import paths
+from model.core.contract import Contract
+from model.core.params import Params
 from tests.ci import crafted
 
 
@@ -27,8 +27,8 @@ class Example:
 
 @pytest.fixture(scope="session")
 def example() -> Example:
-    from model.contract import load_contract
-    from model.params import load_params
+    from model.core.contract import load_contract
+    from model.core.params import load_params
 
     contract = load_contract(crafted.PROJECT / paths.CONTRACT)
     params = load_params(crafted.PROJECT / paths.PARAMS)
@@ -44,7 +44,7 @@ def sound_model(example: Example) -> Any:
 @pytest.fixture(scope="session")
 def crippled_model(example: Example) -> Any:
     """Trained on shuffled labels: it has learned nothing, so its ROC AUC falls to about 0.5."""
-    from model.dataset import labels
+    from model.core.dataset import labels
 
     shuffled = np.random.default_rng(0).permutation(labels(example.train, example.contract))
     return crafted.train(example.contract, example.params, example.train, shuffled)
@@ -62,8 +62,8 @@ def biased_contract(example: Example) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def biased_model(example: Example) -> Any:
     """Learns colour: trained where every Black arrestee's label was flipped to the negative class."""
-    from model.contract import Contract
-    from model.dataset import labels
+    from model.core.contract import Contract
+    from model.core.dataset import labels
 
     contract = Contract.model_validate(biased_contract(example))
     y = labels(example.train, contract).copy()

@@ -22,14 +22,14 @@ from sklearn.model_selection import train_test_split
 
 from ci.champion import record_path as champion_record_path
 from ci.champion import snapshot
-from model import artifact, paths
-from model.contract import Contract
-from model.dataset import features, labels, typed
-from model.evaluate import compute_metrics
-from model.fairness import audit
-from model.io import write_json
-from model.params import Params
-from model.pipeline import build_pipeline
+from model.core import artifact, paths
+from model.core.contract import Contract
+from model.core.dataset import features, labels, typed
+from model.core.io import write_json
+from model.core.metrics import compute_metrics
+from model.core.params import Params
+from model.core.pipeline import build_pipeline
+from model.stages.fairness import audit
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def split(frame: pd.DataFrame, contract: Contract, seed: int = 42) -> tuple[pd.D
 
 
 def train(contract: Contract, params: Params, frame: pd.DataFrame, y: np.ndarray | None = None) -> Any:
-    """A real pipeline as model/pipeline.py builds it, fitted on `frame` (labels `y` if given, else the true ones)."""
+    """A real pipeline as model/core/pipeline.py builds it, fitted on `frame` (labels `y` if given, else true ones)."""
     target = labels(frame, contract) if y is None else y
     return build_pipeline(contract, params.train).fit(features(frame, contract), target)
 
@@ -114,8 +114,8 @@ def craft(
 ) -> Crafted:
     """Write params, contract, split, model, metrics, validation, fairness and champion snapshot under `root`
     (and the SHAP report when `explain`)."""
-    from model.contract import load_contract
-    from model.params import load_params
+    from model.core.contract import load_contract
+    from model.core.params import load_params
 
     (root / paths.CONTRACT).parent.mkdir(parents=True, exist_ok=True)
     (root / paths.PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
@@ -155,7 +155,7 @@ def craft(
         root / paths.FAIRNESS_REPORT, audit(test, y_true, y_pred, typed_contract, typed_params.fairness, threshold)
     )
     if explain:
-        from model import explain as shap_stage
+        from model.stages import explain as shap_stage
 
         attribution = shap_stage.attribute(model, test, typed_contract, typed_params.explain)
         write_json(root / paths.EXPLAIN_REPORT, shap_stage.report(attribution, len(test), typed_params.explain))

@@ -7,9 +7,9 @@ import pytest
 
 from ci.behaviour import directional, invariance, invariance_variants
 from ci.budgets import single_row_latency, size_mb
-from model.contract import Contract
-from model.dataset import features
-from model.params import DirectionalCheck, InvarianceCheck
+from model.core.contract import Contract
+from model.core.dataset import features
+from model.core.params import DirectionalCheck, InvarianceCheck
 from tests.ci.conftest import biased_contract
 
 

@@ -12,7 +12,7 @@ import yaml
 from ci import champion, release_record
 from ci.gate_plugin import GateResult, summarise
 from ci.outputs import PipelineOutputs
-from model import paths
+from model.core import paths
 from tests.ci import crafted
 from tests.ci.crafted import champion_record as record_dict
 from tests.ci.crafted import fast_params

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from ci.gate_plan import FAMILIES, build_plan, is_advisory
-from model import paths
-from model.contract import Contract
-from model.errors import ConfigError
-from model.params import Params
+from model.core import paths
+from model.core.contract import Contract
+from model.core.errors import ConfigError
+from model.core.params import Params
 from tests.ci.crafted import PROJECT, project_yaml
 
 PARAMS_PATH = Path("params.yaml")
@@ -110,7 +110,7 @@ def test_reference_to_nothing_is_a_config_error_naming_the_field(mutate, expecte
     ],
 )
 def test_malformed_gates_section_names_the_field(tmp_path: Path, mutate, expected: str) -> None:
-    from model.params import load_params
+    from model.core.params import load_params
 
     raw = copy.deepcopy(yaml.safe_load((PROJECT / paths.PARAMS).read_text()))
     mutate(raw["gates"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from model import paths
+from model.core import paths
 from tests.ci import crafted
 from tests.ci.conftest import biased_contract
 
@@ -18,8 +18,8 @@ def _report(project: crafted.Crafted) -> dict:
 
 
 def _sound_metrics(example, model) -> dict[str, float]:
-    from model.dataset import features, labels
-    from model.evaluate import compute_metrics
+    from model.core.dataset import features, labels
+    from model.core.metrics import compute_metrics
 
     proba = model.predict_proba(features(example.test, example.contract))[:, 1]
     return compute_metrics(labels(example.test, example.contract), proba, example.params.evaluate.threshold)

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from ci import report
-from model import paths
+from model.core import paths
 from tests.ci import crafted
 
 
 @pytest.fixture(scope="module")
 def passed(tmp_path_factory, example, sound_model) -> Path:
     """A sound model with a champion equal to itself, gates run."""
-    from model.dataset import features, labels
-    from model.evaluate import compute_metrics
+    from model.core.dataset import features, labels
+    from model.core.metrics import compute_metrics
 
     root = tmp_path_factory.mktemp("passed")
     proba = sound_model.predict_proba(features(example.test, example.contract))[:, 1]

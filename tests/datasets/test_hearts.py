@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from model import paths
+from model.core import paths
 from tests.pipeline_project import PIPELINE_FILES, copy_project, dvc, git
 
 HEARTS = Path(__file__).parent / "hearts"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ci.budgets import single_row_latency, size_mb
-from model import paths
-from model.dataset import features
+from model.core import paths
+from model.core.dataset import features
 
 
 @pytest.mark.gates("model_size")

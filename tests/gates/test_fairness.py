@@ -37,7 +37,7 @@ def test_fairness_attribute(spec, outputs, gate) -> None:
 
 @pytest.mark.gates("fairness_intersection")
 def test_fairness_intersection(spec, outputs, gate) -> None:
-    from model.fairness import INTERSECTION
+    from model.stages.fairness import INTERSECTION
 
     maximum = getattr(outputs.params.gates.fairness.intersection, spec.subject)
     check_entry(gate, entry_for(outputs, INTERSECTION), spec.subject, maximum)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.evaluate import LOWER_IS_BETTER
+from model.core.metrics import LOWER_IS_BETTER
 
 
 def metric(outputs, name: str) -> float:

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from model.inference_log import InferenceLogConfig, InferenceLogger
 from model.monitor import report
+from model.serve.inference_log import InferenceLogConfig, InferenceLogger
 from tests.model.monitor.conftest import Example, example  # noqa: F401 - the session fixture
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 import sklearn
 
-from model import artifact, paths
-from model.contract import Contract, load_contract
-from model.dataset import features, labels
-from model.evaluate import compute_metrics
-from model.io import write_json
-from model.params import Params, load_params
-from model.pipeline import build_pipeline
+from model.core import artifact, paths
+from model.core.contract import Contract, load_contract
+from model.core.dataset import features, labels
+from model.core.io import write_json
+from model.core.metrics import compute_metrics
+from model.core.params import Params, load_params
+from model.core.pipeline import build_pipeline
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -70,8 +70,8 @@ class Example:
 
 @pytest.fixture(scope="session")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Example:
-    from model import ingest, split
     from model.monitor import reference
+    from model.stages import ingest, split
 
     root = tmp_path_factory.mktemp("monitor-example")
     for name in (paths.CONTRACT, paths.PARAMS):

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from prometheus_client import CollectorRegistry
 
-from model.inference_log import InferenceLogConfig, InferenceLogger
 from model.monitor.report import EXIT_ALERT, EXIT_OK
+from model.serve.inference_log import InferenceLogConfig, InferenceLogger
 from tests.model.monitor.conftest import ROOT, Example
 from tests.model.monitor.helpers import run_monitor, statuses, write_batch
 

@@ -19,8 +19,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from model import artifact, paths
-from model.inference_log import InferenceLogConfig, InferenceLogger
+from model.core import artifact, paths
+from model.serve.inference_log import InferenceLogConfig, InferenceLogger
 from tests.conftest import require_binary
 from tests.model.serve.helpers import ROOT, start_server
 from tests.model.serve.training import TrainedModel

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from model import paths
-from model.inference_log import DROP_REASONS, FINISHED_SUFFIX, OPEN_SUFFIX
+from model.core import paths
+from model.serve.inference_log import DROP_REASONS, FINISHED_SUFFIX, OPEN_SUFFIX
 from tests.model.serve.helpers import ROOT, ServerProcess, start_server
 from tests.model.serve.training import TrainedModel
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from model.contract import Contract
-from model.errors import ConfigError
+from model.core.contract import Contract
+from model.core.errors import ConfigError
 from model.serve.config import Settings
 from model.serve.schema import field_path, openapi_document, problems, request_adapter
 from tests.model.serve.helpers import ServerProcess

@@ -12,8 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from model import artifact
-from model.artifact import ArtifactError
+from model.core import artifact
+from model.core.artifact import ArtifactError
 from model.serve.service import ModelService
 from tests.model.serve.training import TrainedModel
 

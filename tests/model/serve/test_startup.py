@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from model import artifact
+from model.core import artifact
 from tests.model.serve.helpers import run_server_to_exit
 from tests.model.serve.training import TrainedModel
 

@@ -15,13 +15,13 @@ import pandas as pd
 import sklearn
 from sklearn.model_selection import train_test_split
 
-from model import artifact, paths
-from model.contract import Contract, load_contract
-from model.dataset import features, labels, typed
-from model.ingest import load_frame
-from model.params import Params, load_params
-from model.pipeline import build_pipeline
-from model.provenance import md5_of, sha256_of
+from model.core import artifact, paths
+from model.core.contract import Contract, load_contract
+from model.core.dataset import features, labels, typed
+from model.core.params import Params, load_params
+from model.core.pipeline import build_pipeline
+from model.core.provenance import md5_of, sha256_of
+from model.stages.ingest import load_frame
 from tests.model.serve.helpers import ROOT
 
 

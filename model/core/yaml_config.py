@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from model.errors import ConfigError
+from model.core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model import paths, validate
-from model.contract import Contract, load_contract
-from model.ingest import load_frame
-from model.params import load_params
+from model.core import paths
+from model.core.contract import Contract, load_contract
+from model.core.params import load_params
+from model.stages import validate
+from model.stages.ingest import load_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,12 +7,12 @@ import sys
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from model import paths
-from model.contract import load_contract
-from model.dataset import labels, typed
-from model.errors import LighthouseError
-from model.io import atomic_path
-from model.params import load_params
+from model.core import paths
+from model.core.contract import load_contract
+from model.core.dataset import labels, typed
+from model.core.errors import LighthouseError
+from model.core.io import atomic_path
+from model.core.params import load_params
 
 
 def main() -> int:

@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from model import paths
-from model.contract import load_contract
-from model.errors import LighthouseError
-from model.io import atomic_path
-from model.params import IngestParams, load_params
+from model.core import paths
+from model.core.contract import load_contract
+from model.core.errors import LighthouseError
+from model.core.io import atomic_path
+from model.core.params import IngestParams, load_params
 
 
 def resolve_loader(spec: str) -> Callable[..., Any]:
@@ -41,7 +41,7 @@ def load_frame(params: IngestParams) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.ingest", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m model.stages.ingest", description=__doc__)
     parser.add_argument("--out", type=Path, default=paths.RAW_DATA)
     args = parser.parse_args(argv)
     try:

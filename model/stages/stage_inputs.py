@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from model import artifact, paths
-from model.contract import Contract, load_contract
-from model.params import Params, load_params
+from model.core import artifact, paths
+from model.core.contract import Contract, load_contract
+from model.core.params import Params, load_params
 
 
 @dataclass(frozen=True)

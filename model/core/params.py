@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from model.yaml_config import Frozen, load_model
+from model.core.yaml_config import Frozen, load_model
 
 DEFAULT_PARAMS_PATH = Path("params.yaml")
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from model.yaml_config import Frozen, load_model
+from model.core.yaml_config import Frozen, load_model
 
 DEFAULT_CONTRACT_PATH = Path("data/contract.yaml")
 

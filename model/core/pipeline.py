@@ -8,8 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from model.contract import Contract
-from model.params import TrainParams
+from model.core.contract import Contract
+from model.core.params import TrainParams
 
 
 def build_pipeline(contract: Contract, params: TrainParams) -> Pipeline:

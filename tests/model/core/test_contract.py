@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from model import paths
-from model.contract import Contract, load_contract
-from model.errors import ConfigError
-from model.params import load_params
+from model.core import paths
+from model.core.contract import Contract, load_contract
+from model.core.errors import ConfigError
+from model.core.params import load_params
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +98,7 @@ def test_broken_params_name_the_field(tmp_path: Path, section: str, key: str, va
 
 
 def test_cli_reports_broken_contract_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from model import validate
+    from model.stages import validate
 
     data = _contract_dict()
     data["min_rows"] = 0

@@ -12,14 +12,14 @@ import warnings
 import pandas as pd
 import sklearn
 
-from model import artifact, paths
-from model.contract import load_contract
-from model.dataset import features, labels
-from model.errors import LighthouseError
-from model.params import load_params
-from model.pipeline import build_pipeline
-from model.provenance import git_sha, md5_of, sha256_of
-from model.tracking import configure
+from model.core import artifact, paths
+from model.core.contract import load_contract
+from model.core.dataset import features, labels
+from model.core.errors import LighthouseError
+from model.core.params import load_params
+from model.core.pipeline import build_pipeline
+from model.core.provenance import git_sha, md5_of, sha256_of
+from model.core.tracking import configure
 
 
 def main() -> int:

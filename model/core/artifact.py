@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.errors import LighthouseError
-from model.io import atomic_path, read_json, write_json
-from model.provenance import sha256_of
+from model.core.errors import LighthouseError
+from model.core.io import atomic_path, read_json, write_json
+from model.core.provenance import sha256_of
 
 ARTIFACT_NAME = "model.skops"
 RECORD_NAME = "model.json"

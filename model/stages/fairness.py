@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model import paths
-from model.contract import Contract, SensitiveAttribute
-from model.dataset import features, labels
-from model.errors import LighthouseError
-from model.io import write_json
-from model.params import FairnessParams
-from model.plotting import clear_pngs, pyplot, save_png, slug
-from model.stage_inputs import load_held_out
+from model.core import paths
+from model.core.contract import Contract, SensitiveAttribute
+from model.core.dataset import features, labels
+from model.core.errors import LighthouseError
+from model.core.io import write_json
+from model.core.params import FairnessParams
+from model.core.plotting import clear_pngs, pyplot, save_png, slug
+from model.stages.stage_inputs import load_held_out
 
 DECIMALS = 6
 INTERSECTION = "intersection"
@@ -258,7 +258,7 @@ def write_plots(report: dict[str, Any], directory: Path) -> list[Path]:
 
 
 def _log_to_mlflow(run_id: str, experiment: str, report: dict[str, Any]) -> None:
-    from model.tracking import configure
+    from model.core.tracking import configure
 
     mlflow = configure(experiment)
     values = {}

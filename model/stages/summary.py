@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from model import paths
-from model.io import read_json
-from model.register import REGISTRATION
+from model.core import paths
+from model.core.io import read_json
+from model.stages.register import REGISTRATION
 
 KEY_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "log_loss", "brier")
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from model import artifact, paths
-from model.errors import LighthouseError
-from model.io import read_json, write_json
-from model.params import load_params
-from model.tracking import configure, tracking_uri
+from model.core import artifact, paths
+from model.core.errors import LighthouseError
+from model.core.io import read_json, write_json
+from model.core.params import load_params
+from model.core.tracking import CHALLENGER_ALIAS, configure, tracking_uri
 
 REGISTRATION = paths.REGISTRATION
-CHALLENGER_ALIAS = "challenger"
 
 
 def gates_passed() -> tuple[bool, str]:

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import artifact, paths
-from model.contract import load_contract
-from model.dataset import features, labels, typed
-from model.ingest import load_frame
-from model.params import load_params
-from model.pipeline import build_pipeline
+from model.core import artifact, paths
+from model.core.contract import load_contract
+from model.core.dataset import features, labels, typed
+from model.core.params import load_params
+from model.core.pipeline import build_pipeline
+from model.stages.ingest import load_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from model.errors import ConfigError
-from model.inference_log import (
+from model.core.errors import ConfigError
+from model.serve.inference_log import (
     CLOSED,
     DROPPED_METRIC,
     FINISHED_SUFFIX,
@@ -77,7 +77,7 @@ def test_disabled_without_a_directory_and_registers_nothing() -> None:
 
 def test_counters_are_not_registered_at_import() -> None:
     code = (
-        "import prometheus_client, model.inference_log\n"
+        "import prometheus_client, model.serve.inference_log\n"
         "names = [m.name for m in prometheus_client.REGISTRY.collect()]\n"
         "assert not [n for n in names if 'inference_log' in n], names\n"
     )

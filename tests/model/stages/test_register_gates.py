@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from model import paths, register
+from model.core import paths
+from model.stages import register
 from tests.ci.crafted import PROJECT
 
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from model.io import atomic_path
+from model.core.io import atomic_path
 
 
 def pyplot() -> Any:

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.contract import Contract
-from model.fairness import audit, audit_groups, band_labels, group_labels, write_plots
-from model.params import FairnessParams
+from model.core.contract import Contract
+from model.core.params import FairnessParams
+from model.stages.fairness import audit, audit_groups, band_labels, group_labels, write_plots
 
 
 def _contract(**overrides) -> Contract:

@@ -1,4 +1,4 @@
-"""model/paths.py and dvc.yaml name the same files: a stage cannot write where the next one does not read."""
+"""model/core/paths.py and dvc.yaml name the same files: a stage cannot write where the next one does not read."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from model import paths
+from model.core import paths
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def test_every_path_constant_is_declared_in_dvc_yaml() -> None:
         for name, value in constants.items()
         if value not in covered and value != "params.yaml" and name not in paths.OUTSIDE_PIPELINE
     }
-    assert not missing, f"model/paths.py names files dvc.yaml does not declare: {missing}"
+    assert not missing, f"model/core/paths.py names files dvc.yaml does not declare: {missing}"
 
 
 def test_every_stage_command_is_a_module_that_exists() -> None:

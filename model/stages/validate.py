@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from model import paths
-from model.contract import Column, Contract, load_contract
-from model.errors import DataValidationError, LighthouseError
-from model.io import write_json
+from model.core import paths
+from model.core.contract import Column, Contract, load_contract
+from model.core.errors import DataValidationError, LighthouseError
+from model.core.io import write_json
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ def write_report(path: Path, data_path: Path, success: bool, results: list[RuleR
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.validate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m model.stages.validate", description=__doc__)
     parser.add_argument("--data", type=Path, default=paths.RAW_DATA)
     parser.add_argument("--contract", type=Path, default=paths.CONTRACT)
     parser.add_argument("--suite", type=Path, default=paths.SUITE, help="where to write the generated suite")

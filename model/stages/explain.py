@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model import paths
-from model.contract import Contract
-from model.dataset import features
-from model.errors import LighthouseError
-from model.io import write_json
-from model.params import ExplainParams
-from model.plotting import clear_pngs, pyplot, save_png
-from model.stage_inputs import load_held_out
+from model.core import paths
+from model.core.contract import Contract
+from model.core.dataset import features
+from model.core.errors import LighthouseError
+from model.core.io import write_json
+from model.core.params import ExplainParams
+from model.core.plotting import clear_pngs, pyplot, save_png
+from model.stages.stage_inputs import load_held_out
 
 DECIMALS = 6
 SCALE = "log-odds of the positive label"
@@ -50,11 +50,11 @@ class Attribution:
 
 
 def split_pipeline(model: Any) -> tuple[Any, Any]:
-    """(preprocessor, estimator) of a two-step scikit-learn Pipeline, as model/pipeline.py builds it."""
+    """(preprocessor, estimator) of a two-step scikit-learn Pipeline, as model/core/pipeline.py builds it."""
     steps = getattr(model, "steps", None)
     if not steps or len(steps) != 2 or not hasattr(steps[0][1], "transform"):
         raise ExplainError(
-            "explain: expected a Pipeline(preprocess, estimator) as model/pipeline.py builds, "
+            "explain: expected a Pipeline(preprocess, estimator) as model/core/pipeline.py builds, "
             f"got {type(model).__name__}"
         )
     return steps[0][1], steps[1][1]
@@ -207,7 +207,7 @@ def write_plots(attribution: Attribution, directory: Path) -> list[Path]:
 
 
 def _log_to_mlflow(run_id: str, experiment: str) -> None:
-    from model.tracking import configure
+    from model.core.tracking import configure
 
     mlflow = configure(experiment)
     with mlflow.start_run(run_id=run_id):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from model.contract import load_contract
-from model.errors import ConfigError
+from model.core.contract import load_contract
+from model.core.errors import ConfigError
 
 
 def _contract(column: dict, sensitive: list[dict] | None = None) -> dict:

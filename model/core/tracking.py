@@ -9,6 +9,8 @@ from typing import Any
 #: The embedded default: one file in the project, artifacts beside it. Both are git-ignored.
 LOCAL_DB = Path("mlflow.db")
 LOCAL_ARTIFACTS = Path("mlartifacts")
+#: The alias the `register` stage gives each new, gated version (promotion moves `champion`).
+CHALLENGER_ALIAS = "challenger"
 
 
 def tracking_uri() -> str:

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ClassVar, TypeVar
 
-from model.errors import ConfigError
+from model.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

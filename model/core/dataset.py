@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.contract import Contract
+from model.core.contract import Contract
 
 PANDAS_DTYPES = {"integer": "int64", "float": "float64", "string": "str", "boolean": "bool"}
 

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.contract import Contract
-from model.explain import ExplainError, attribute, importance, report, source_features, write_plots
-from model.params import ExplainParams, TrainParams
-from model.pipeline import build_pipeline
+from model.core.contract import Contract
+from model.core.params import ExplainParams, TrainParams
+from model.core.pipeline import build_pipeline
+from model.stages.explain import ExplainError, attribute, importance, report, source_features, write_plots
 
 CONTRACT = Contract.model_validate(
     {
