@@ -16,7 +16,7 @@ from model.core.params import load_params
 from model.core.pipeline import build_pipeline
 from model.stages.ingest import load_frame
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

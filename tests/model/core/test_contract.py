@@ -12,7 +12,7 @@ from model.core.contract import Contract, load_contract
 from model.core.errors import ConfigError
 from model.core.params import load_params
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _contract_dict() -> dict:

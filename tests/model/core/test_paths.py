@@ -8,7 +8,7 @@ import yaml
 
 from model.core import paths
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _declared() -> set[str]:

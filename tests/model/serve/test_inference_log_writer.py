@@ -81,7 +81,7 @@ def test_counters_are_not_registered_at_import() -> None:
         "names = [m.name for m in prometheus_client.REGISTRY.collect()]\n"
         "assert not [n for n in names if 'inference_log' in n], names\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3])
 
 
 def test_configuration_comes_from_the_environment(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from model.core.params import load_params
 from model.stages import validate
 from model.stages.ingest import load_frame
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
