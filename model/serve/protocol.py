@@ -286,7 +286,10 @@ class LighthouseProtocol(HttpToolsProtocol):
         self._cancel_timer()
         if self.transport.can_write_eof():
             self.transport.write_eof()
-            self.timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            until = self.loop.time() + LINGER_SECONDS
+            if self.draining and self.grace is not None:  # never past the grace period
+                until = min(until, self.draining_since + self.grace - 0.25)
+            self.timer = self.loop.call_at(until, self.transport.close)
         else:
             self.transport.close()
 
