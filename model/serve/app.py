@@ -11,6 +11,7 @@ one pass, predict, count the scores, run the prediction hooks, answer.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -133,6 +134,20 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def check_unique_keys(body: bytes) -> None:
+    """400 naming the first key that an object of the body repeats."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise ApiError(400, "duplicate_key", f"body: key {key[:100]!r} appears more than once in an object")
+            seen[key] = value
+        return seen
+
+    json.loads(body, object_pairs_hook=pairs)
+
+
 def check_content_type(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -166,6 +181,11 @@ async def predict(request: Request) -> Response:
     except ValidationError as exc:
         raise validation_error(exc, state.settings.max_batch) from None
     instances: list[Instance] = payload["instances"]
+    # Duplicate keys: the parser keeps the last. Each key in the body has a colon after it, so as many colons as
+    # keys parsed means none is repeated (one C-speed count); otherwise (repeats, or colons inside strings) the
+    # exact check decides.
+    if body.count(b":") != 1 + sum(map(len, instances)):
+        check_unique_keys(body)
     prediction = state.service.predictor.predict(instances)
     state.metrics.observe_predictions(prediction.probabilities)
     version = state.service.info.model_version
@@ -386,6 +406,8 @@ def build_app(
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_unexpected},
         lifespan=lifespan,
     )
+    # No slash redirects: Starlette builds them from the client's Host header (an open redirect); /predict/ is a 404.
+    app.router.redirect_slashes = False
     app.state.server = state
     # Outermost, so the request id and the metrics also cover Starlette's own error responses.
     return Instrumentation(app, metrics_, settings.max_concurrency)
