@@ -19,6 +19,7 @@ from typing import Any
 
 from model.core.errors import LighthouseError
 from model.core.io import atomic_path, read_json, write_json
+from model.core.signing import ArtifactPolicy
 
 ARTIFACT_NAME = "model.skops"
 RECORD_NAME = "model.json"
@@ -161,10 +162,11 @@ def audit_types(data: bytes, path: Path) -> list[str]:
         raise ArtifactError(f"{path}: not a valid skops archive ({type(exc).__name__}: {exc})") from exc
 
 
-def load_verified(model_dir: Path) -> tuple[Any, ModelRecord]:
-    """Load the artifact after checking it against its record and ALLOWED_TYPES; raise ArtifactError otherwise.
+def load_verified(model_dir: Path, policy: ArtifactPolicy | None = None) -> tuple[Any, ModelRecord]:
+    """Load the artifact after checking it against its record, the deployment's `policy` (pinned sha256,
+    signature) and ALLOWED_TYPES; raise ArtifactError (SignatureError for the policy) otherwise.
 
-    The file is read once: the hash, the type audit and the load all see the same bytes.
+    The file is read once: the hash, the signature, the type audit and the load all see the same bytes.
     """
     record = read_record(model_dir)
     path = model_dir / ARTIFACT_NAME
@@ -176,6 +178,8 @@ def load_verified(model_dir: Path) -> tuple[Any, ModelRecord]:
         raise ArtifactError(
             f"{path}: sha256 {actual} does not match {model_dir / RECORD_NAME} ({record.sha256}); refusing to load"
         )
+    if policy is not None:
+        policy.check(data, actual, path)
     found = audit_types(data, path)
     refused = sorted(set(found) - ALLOWED_TYPES)
     if refused:

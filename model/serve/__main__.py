@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from model.core.errors import LighthouseError
+from model.core.signing import ArtifactPolicy
 from model.serve import logs
 from model.serve.config import MULTIPROCESS_ENV, Settings
 from model.serve.inference_log import InferenceLogConfig
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         inference_log = InferenceLogConfig.from_env(os.environ)
+        policy = ArtifactPolicy.from_env(os.environ)
     except LighthouseError as exc:
         return _refuse(str(exc))
     logs.configure(settings.log_level)
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.serve.service import ModelService  # heavy: numpy, scikit-learn, skops
 
     try:
-        service = ModelService.load(settings.model_dir, threads=1)
+        service = ModelService.load(settings.model_dir, threads=1, policy=policy)
     except LighthouseError as exc:
         return _refuse(str(exc))
     if args.check:

@@ -318,7 +318,6 @@ class Instrumentation:
                 access_log.log(level, "request", extra=fields)
             logs.request_id.reset(token)
 
-
     async def _busy(self, send: Send) -> None:
         response = error_response(
             503, "overloaded", f"{self.max_concurrency} requests in progress (MAX_CONCURRENCY); retry shortly"

@@ -74,7 +74,7 @@ class Phase(enum.Enum):
     BODY = "body"  # headers complete, body arriving
 
 
-class Refusal(Exception):
+class RefusalError(Exception):
     """Raised inside a parser callback to stop parsing and answer `status`."""
 
     def __init__(self, status: int, kind: str, message: str) -> None:
@@ -139,7 +139,7 @@ class LighthouseProtocol(HttpToolsProtocol):
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
-            if isinstance(cause, Refusal):
+            if isinstance(cause, RefusalError):
                 self._refuse(cause.status, cause.kind, cause.message)
             else:
                 self._refuse(400, "bad_request", f"invalid HTTP request: {exc}")
@@ -172,18 +172,18 @@ class LighthouseProtocol(HttpToolsProtocol):
     def on_url(self, url: bytes) -> None:
         self.head_bytes += len(url)
         if self.head_bytes > self.limits.max_header_bytes:
-            raise Refusal(431, "headers_too_large", self._too_large_message())
+            raise RefusalError(431, "headers_too_large", self._too_large_message())
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_count += 1
         self.head_bytes += len(name) + len(value) + 4  # ": " and CRLF
         if self.header_count > self.limits.max_headers:
-            raise Refusal(
+            raise RefusalError(
                 431, "too_many_headers", f"headers: more than {self.limits.max_headers} header fields (MAX_HEADERS)"
             )
         if self.head_bytes > self.limits.max_header_bytes:
-            raise Refusal(431, "headers_too_large", self._too_large_message())
+            raise RefusalError(431, "headers_too_large", self._too_large_message())
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:

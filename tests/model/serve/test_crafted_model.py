@@ -34,11 +34,11 @@ def only_json_line(output: str) -> dict[str, object]:
     return line
 
 
-def check(model_dir: Path) -> subprocess.CompletedProcess[str]:
+def check(model_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "model.serve", "--check"],
         cwd=ROOT,
-        env=server_env(model_dir, 1),
+        env=server_env(model_dir, 1, **env),
         capture_output=True,
         text=True,
         timeout=TIMEOUT,

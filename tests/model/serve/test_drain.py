@@ -138,7 +138,9 @@ def test_sigterm_answers_every_request_it_received(
     assert counts.statuses == {200: counts.answered}
     assert counts.closes_after_sigterm >= 1, "requests in flight at SIGTERM were answered with Connection: close"
     assert counts.refused >= 1, "once draining, new connections are refused"
-    logged = [line for line in draining_server.logs() if line.get("path") == "/predict" and line["message"] == "request"]
+    logged = [
+        line for line in draining_server.logs() if line.get("path") == "/predict" and line["message"] == "request"
+    ]
     assert len(logged) == counts.answered
 
 
