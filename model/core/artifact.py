@@ -192,6 +192,45 @@ def load_verified(model_dir: Path, policy: ArtifactPolicy | None = None) -> tupl
     import skops.io as sio
 
     try:
-        return sio.loads(data, trusted=found), record
+        model = sio.loads(data, trusted=found)
     except Exception as exc:  # e.g. an entry the schema names is missing
         raise ArtifactError(f"{path}: cannot be loaded ({type(exc).__name__}: {exc})") from exc
+    check_tree_predictors(model, path)
+    return model, record
+
+
+def check_tree_predictors(model: Any, path: Path) -> None:
+    """Refuse gradient-boosting trees whose node indices leave their tree or loop back.
+
+    scikit-learn's Cython predictor follows `left`/`right` and reads `feature_idx` without bounds checks, so a
+    crafted TreePredictor (an allowed type) would make the first prediction read outside its arrays or never end.
+    A fitted tree numbers children after their parent, and every index stays inside the tree.
+    """
+    import numpy as np
+
+    steps = [step for _, step in getattr(model, "steps", [])] or [model]
+    for estimator in steps:
+        predictors = getattr(estimator, "_predictors", None)
+        if not predictors:
+            continue
+        from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+        from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+        n_features = int(getattr(estimator, "n_features_in_", 0))
+        for iteration, trees in enumerate(predictors):
+            for tree in trees:
+                where = f"{path}: tree {iteration}"
+                nodes = getattr(tree, "nodes", None)
+                if type(tree) is not TreePredictor or not isinstance(nodes, np.ndarray):
+                    raise ArtifactError(f"{where}: not a fitted TreePredictor")
+                if nodes.dtype != PREDICTOR_RECORD_DTYPE or nodes.ndim != 1 or nodes.size == 0:
+                    raise ArtifactError(f"{where}: node array of dtype {nodes.dtype}, shape {nodes.shape}")
+                inner = np.flatnonzero(nodes["is_leaf"] == 0)
+                left, right = nodes["left"][inner].astype(np.int64), nodes["right"][inner].astype(np.int64)
+                bad = (left <= inner) | (right <= inner) | (left >= nodes.size) | (right >= nodes.size)
+                bad |= nodes["feature_idx"][inner] >= n_features
+                categorical = nodes["is_categorical"][inner] != 0
+                bitsets = min(len(tree.raw_left_cat_bitsets), len(tree.binned_left_cat_bitsets))
+                bad |= categorical & (nodes["bitset_idx"][inner] >= bitsets)
+                if bad.any():
+                    raise ArtifactError(f"{where}: node {int(inner[bad][0])} points outside its tree; refusing to load")

@@ -4,6 +4,7 @@ outside the exact allow-list (crafted files in tests/model/crafted_skops.py)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import shutil
@@ -177,3 +178,20 @@ def test_the_allow_list_is_exactly_what_the_supported_estimators_need(tmp_path: 
     needed = {t for name in estimators for t in artifact.save(_fit(data, name), tmp_path / name).trusted_types}
     assert needed == artifact.ALLOWED_TYPES
     assert all("*" not in t and not t.endswith(".") for t in artifact.ALLOWED_TYPES)
+
+
+@pytest.mark.parametrize("field", ["left", "right", "feature_idx"])
+def test_a_crafted_tree_that_points_outside_itself_is_refused(model_dir: Path, field: str) -> None:
+    """TreePredictor is an allowed type, and scikit-learn follows its indices without bounds checks."""
+    import skops.io as sio
+
+    model, _ = artifact.load_verified(model_dir)
+    tree = model.steps[-1][1]._predictors[3][0]
+    root = 0
+    tree.nodes[field][root] = 10**6 if field != "left" else root  # out of range, or a loop back to itself
+    data = artifact.reproducible_skops(sio.dumps(model))
+    (model_dir / artifact.ARTIFACT_NAME).write_bytes(data)
+    record = json.loads((model_dir / artifact.RECORD_NAME).read_text())
+    (model_dir / artifact.RECORD_NAME).write_text(json.dumps({**record, "sha256": hashlib.sha256(data).hexdigest()}))
+    with pytest.raises(artifact.ArtifactError, match=r"tree 3: node 0 points outside its tree"):
+        artifact.load_verified(model_dir)
