@@ -27,9 +27,13 @@ from pathlib import Path
 import yaml
 
 from ci import overlay, overlay_root
+from ci.attestation import AttestationError, Identity
+from ci.attestation import verify as verify_attestation
 from ci.check_overlays import check_rendered_overlay
 from ci.gitrepo import Git, GitError
 from ci.promotion_log import vouching_commit
+from ci.push_identity import PushIdentity
+from ci.push_identity import resolve as resolve_push_identity
 from ci.release_record import (
     ENVIRONMENTS,
     RECORD_NAME,
@@ -45,6 +49,8 @@ from ci.release_record import build as build_record
 from model.core.errors import LighthouseError
 from model.core.io import atomic_path
 
+#: The tag the register stage puts on each model version (model/stages/register.py).
+MODEL_SHA256_TAG = "model_sha256"
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -132,6 +138,8 @@ class Options:
     max_retries: int
     identity: tuple[str, str] | None = None
     trusted: frozenset[str] = frozenset()
+    #: Production only: the image's build provenance must be signed by this repository's main workflow.
+    attestation: Identity | None = None
 
     def overlay_dir(self, env: str) -> Path:
         return self.root / self.overlays / env
@@ -188,6 +196,38 @@ def check_policy(release: ReleaseRecord, opts: Options, git: Git) -> None:
         f"{staging}/{RECORD_NAME}: no promotion commit on the first-parent history put image {release.image.digest} "
         f"with model sha256 {release.model.sha256} and this exact record into staging; a release must run in "
         f"staging before production{hint}{why}"
+    )
+
+
+def check_provenance(release: ReleaseRecord, opts: Options) -> None:
+    """Before anything is written: the image's attestation (production, when asked) and the registry's sha256."""
+    if opts.attestation is not None and opts.env == "production":
+        try:
+            verify_attestation(release.image.reference, opts.attestation)
+        except AttestationError as exc:
+            raise RefusedError(str(exc)) from exc
+        print(f"promote: {release.image.reference} carries build provenance signed by {opts.attestation.signer_uri}")
+    problem = registry_sha256_problem(release)
+    if problem:
+        raise RefusedError(problem)
+
+
+def registry_sha256_problem(release: ReleaseRecord) -> str | None:
+    """The registry's `model_sha256` tag of this version must be the release's artifact sha256 (when a server and
+    a version exist): the record, the registry and the release must name the same bytes."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if not uri.startswith(("http://", "https://")) or release.model.version is None:
+        return None
+    from ci.mlflow_rest import model_version_tags
+
+    tags = model_version_tags(uri, release.model.name, release.model.version)
+    tagged = tags.get(MODEL_SHA256_TAG)
+    if tagged == release.model.sha256:
+        print(f"promote: registry {release.model.name} v{release.model.version} is the same artifact (sha256 tag)")
+        return None
+    return (
+        f"registry: {release.model.name} version {release.model.version} has {MODEL_SHA256_TAG}={tagged!r}, but the "
+        f"release records sha256 {release.model.sha256}: the registered model is not the released artifact"
     )
 
 
@@ -280,6 +320,7 @@ def promote(opts: Options) -> tuple[ReleaseRecord, str | None]:
         raise RefusedError("HEAD is detached; name the branch to push to with --branch")
     base = sync_with_remote(git, opts.remote, branch) if pushing and branch else git.head()
     release = resolve_release(opts, git)
+    check_provenance(release, opts)
     restored_from = git.resolve(opts.from_commit) if opts.from_commit else None
     attempts = opts.max_retries + 1
     for attempt in range(1, attempts + 1):
@@ -368,10 +409,11 @@ def sync_registry_alias(release: ReleaseRecord) -> None:
         return
     try:
         registry = importlib.import_module("ci.registry")
+        importlib.import_module("mlflow")
     except ModuleNotFoundError as exc:
-        if exc.name != "ci.registry":
+        if exc.name not in ("ci.registry", "mlflow"):
             raise
-        print("promote: ci.registry is not available; registry alias left alone")
+        print(f"promote: {exc.name} is not installed here; registry alias left alone")
         return
     registry.set_champion(release.model.name, release.model.version)
     print(f"promote: registry alias champion → {release.model.name} version {release.model.version}")
@@ -483,6 +525,19 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"email whose staging promotions production trusts; repeatable (default ${TRUSTED_ENV}, comma-"
         "separated, else the identity this run commits as)",
     )
+    checks = parser.add_argument_group("provenance (production)")
+    checks.add_argument(
+        "--verify-attestation",
+        metavar="OWNER/REPO",
+        help="refuse unless the image's build provenance (gh attestation verify) was signed by this repository's "
+        ".github/workflows/main.yml on refs/heads/main",
+    )
+    checks.add_argument(
+        "--github-identity",
+        action="store_true",
+        help="on GitHub Actions: commit as the promotion App's bot (PROMOTION_APP_SLUG) or, with no App and no "
+        "blocking ruleset, as github-actions[bot] with a notice; trust both for staging's promotions",
+    )
     return parser
 
 
@@ -512,6 +567,10 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         parser.error(str(exc))
     identity = _parse_identity(args.identity) if args.identity else None
     trusted = args.trusted_identity or [e for e in os.environ.get(TRUSTED_ENV, "").split(",") if e.strip()]
+    if args.github_identity:
+        pusher = _github_identity(args.branch or Git(root).current_branch() or "main")
+        identity = identity or (pusher.name, pusher.email)
+        trusted = trusted or sorted(pusher.trusted)
     if not trusted:
         trusted = [Git(root).identity(identity)[1]]
     registration = args.registration
@@ -543,6 +602,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         max_retries=args.max_retries,
         identity=identity,
         trusted=frozenset(email.strip().lower() for email in trusted),
+        attestation=Identity(args.verify_attestation) if args.verify_attestation else None,
     )
 
 
@@ -588,6 +648,15 @@ def _required(path: Path | None) -> Path:
 
 def _under(root: Path, path: Path) -> Path:
     return path if path.is_absolute() else root / path
+
+
+def _github_identity(branch: str) -> PushIdentity:
+    from ci.github_api import GitHub
+
+    pusher = resolve_push_identity(GitHub.from_env(), branch, os.environ.get("PROMOTION_APP_SLUG") or None)
+    if pusher.notice:
+        print(f"::notice title=Promotion identity::{pusher.notice}")
+    return pusher
 
 
 def _parse_identity(text: str) -> tuple[str, str]:
