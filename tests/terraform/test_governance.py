@@ -150,7 +150,8 @@ def test_the_only_bypass_actor_is_the_promotion_app(governance: Module) -> None:
 
 def test_the_app_id_reaches_only_the_promotion_environments(governance: Module) -> None:
     promotion = governance.locals["promotion_variables"]
-    assert "staging" in promotion and "production" in promotion
+    assert "staging" in promotion
+    assert "production" in promotion
     assert "infrastructure" not in promotion
     assert "PROMOTION_APP_ID" in promotion
     root = load_module(TERRAFORM_DIR / "envs" / "repository")
