@@ -18,6 +18,8 @@ from model.core.params import load_params
 from model.core.tracking import CHALLENGER_ALIAS, configure, tracking_uri
 
 REGISTRATION = paths.REGISTRATION
+#: The version's tag naming the artifact's sha256: ci.promote refuses a release whose registry tag differs.
+SHA256_TAG = "model_sha256"
 
 
 def gates_passed() -> tuple[bool, str]:
@@ -43,7 +45,7 @@ def _registered_before(client: Any, name: str, sha256: str) -> str | None:
         version = client.get_model_version(name, previous["version"])
     except MlflowException:
         return None  # another registry, or the version was deleted
-    return str(version.version) if version.tags.get("sha256") == sha256 else None
+    return str(version.version) if sha256 in (version.tags.get(SHA256_TAG), version.tags.get("sha256")) else None
 
 
 def main() -> int:
@@ -72,9 +74,10 @@ def main() -> int:
             mlflow.register_model(
                 record.mlflow_model_uri,
                 name,
-                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, "sha256": record.sha256},
+                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, SHA256_TAG: record.sha256},
             ).version
         )
+    client.set_model_version_tag(name, number, SHA256_TAG, record.sha256)  # also on a version registered before
     client.set_registered_model_alias(name, CHALLENGER_ALIAS, number)
     write_json(
         REGISTRATION,
