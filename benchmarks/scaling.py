@@ -89,8 +89,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="lighthouse-scaling-") as tmp:
             outcome = run_size(rows, Path(tmp))
         results.append(outcome)
-        print(f"{rows:>10,} rows: {'ok' if outcome['ok'] else 'FAILED'} in {outcome['total_seconds']:.0f} s, "
-              f"peak RSS {outcome['peak_rss_mb']} MB", flush=True)
+        print(
+            f"{rows:>10,} rows: {'ok' if outcome['ok'] else 'FAILED'} in {outcome['total_seconds']:.0f} s, "
+            f"peak RSS {outcome['peak_rss_mb']} MB",
+            flush=True,
+        )
         for stage in outcome["stages"]:
             print(f"    {stage['stage']:<18}{stage['seconds']:>9.1f} s{stage['peak_rss_mb']:>10.0f} MB", flush=True)
         if not outcome["ok"]:
