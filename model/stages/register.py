@@ -8,6 +8,7 @@ gates reran because the champion changed) reuses the version already registered 
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -31,19 +32,21 @@ def gates_passed() -> tuple[bool, str]:
 
 
 def _registered_before(client: Any, name: str, sha256: str) -> str | None:
-    """The version this artifact already has in the registry, per the last local registration record."""
+    """The version this artifact already has in the registry (its `sha256` tag), the oldest if several.
+
+    The registry is asked, not only the local record: a training job in a fresh container (or a CI runner that
+    restored the stages from the DVC run cache) has no registration.json, and must not add a duplicate version.
+    """
     from mlflow.exceptions import MlflowException
 
-    if not REGISTRATION.exists():
-        return None
-    previous = read_json(REGISTRATION)
-    if previous.get("name") != name or previous.get("sha256") != sha256:
-        return None
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or "'" in name:
+        return None  # never interpolate anything but a digest and a plain name into the filter
     try:
-        version = client.get_model_version(name, previous["version"])
+        found = client.search_model_versions(f"name = '{name}' and tags.sha256 = '{sha256}'")
     except MlflowException:
-        return None  # another registry, or the version was deleted
-    return str(version.version) if version.tags.get("sha256") == sha256 else None
+        return None  # no such model yet
+    versions = sorted(int(v.version) for v in found if v.tags.get("sha256") == sha256)
+    return str(versions[0]) if versions else None
 
 
 def main() -> int:

@@ -109,6 +109,21 @@ def serving_image(
     engine.remove_image(tag)
 
 
+@pytest.fixture(scope="session")
+def training_image(engine: Engine, base_image: str | None) -> Iterator[BuiltImage]:
+    """Dockerfile.train built from the repository itself (its ignore file picks a checkout's pipeline files)."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("the training image records the commit it is built from: needs a git checkout")
+    args = {"GIT_SHA": head.stdout.strip()}
+    tag = unique_tag("train")
+    started = time.monotonic()
+    engine.build(ROOT, tag, dockerfile="Dockerfile.train", build_args=args, base_image=base_image)
+    TIMINGS["training image build"] = time.monotonic() - started
+    yield BuiltImage(tag, base_image or public_base(ROOT / "Dockerfile.train"), args)
+    engine.remove_image(tag)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for what, seconds in TIMINGS.items():
         terminalreporter.write_line(f"images: {what}: {seconds:.0f} s")

@@ -117,7 +117,7 @@ CheckovResults = dict[str, dict[str, set[str]]]  # resource -> {"passed": {...},
 @pytest.fixture(scope="session")
 def checkov_results(rendered: dict[str, list[Manifest]], tmp_path_factory: pytest.TempPathFactory) -> CheckovResults:
     """One checkov run (it takes seconds to start) over both overlays and the weakened templates."""
-    binary = checkov_binary()
+    checkov_binary()
     directory = tmp_path_factory.mktemp("checkov")
     for env, manifests in rendered.items():
         scanned = [m for m in manifests if is_core(m)] + [rollout_as_deployment(only(manifests, "Rollout"))]
@@ -126,6 +126,12 @@ def checkov_results(rendered: dict[str, list[Manifest]], tmp_path_factory: pytes
     weakened_objects = [weakened(rollout, name) for name in WEAKENINGS]
     weakened_objects.append(weakened_cronjob(only(rendered["staging"], "CronJob", "model-monitor")))
     (directory / "weakened.yaml").write_text(dump_all(weakened_objects))
+    return scan(directory)
+
+
+def scan(directory: Path) -> CheckovResults:
+    """checkov with the repository's policy over every manifest file in `directory`."""
+    binary = checkov_binary()
     proc = subprocess.run(
         [
             str(binary),
