@@ -3,13 +3,13 @@
 The same steps run on a laptop (`podman run`/`docker run`), in CI and on the cluster (k8s/training/), configured
 only by the environment:
 
-| variable | meaning |
-|---|---|
-| `DVC_REMOTE_URL` | the DVC remote (`s3://bucket/prefix`, or any DVC remote URL); required |
-| `AWS_ENDPOINT_URL` | an S3-compatible endpoint instead of AWS (MinIO, SeaweedFS, Ceph RGW...) |
-| `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, or workload identity (`AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`) | S3 credentials, the usual AWS chain |
-| `MLFLOW_TRACKING_URI` (+ `MLFLOW_TRACKING_USERNAME`/`PASSWORD`/`TOKEN`) | the tracking server; without it the run is tracked in a sqlite file that dies with the container (a warning says so) |
-| `WORKSPACE` | a writable directory (default `/tmp/workspace`: the image's root filesystem is read-only) |
+- `DVC_REMOTE_URL`: the DVC remote (`s3://bucket/prefix`, or any DVC remote URL); required.
+- `AWS_ENDPOINT_URL`: an S3-compatible endpoint instead of AWS (MinIO, SeaweedFS, Ceph RGW...).
+- S3 credentials, the usual AWS chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, or workload identity
+  (`AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`, which IRSA injects).
+- `MLFLOW_TRACKING_URI` (+ `MLFLOW_TRACKING_USERNAME`/`PASSWORD`/`TOKEN`): the tracking server; without it the
+  run is tracked in a sqlite file that dies with the container (a warning says so).
+- `WORKSPACE`: a writable directory (default `/tmp/workspace`: the image's root filesystem is read-only).
 
 What it does, as `make repro` with `DVC_PUSH=1` does on main: copy the project snapshot baked into the image to
 the workspace, pull the remote's run cache, `dvc repro --pull` (a stage whose inputs match an earlier run anywhere
@@ -36,7 +36,7 @@ from model.core.io import read_json
 
 #: The project snapshot baked into the image: the repository root this package lives in.
 PROJECT = Path(__file__).resolve().parents[1]
-DEFAULT_WORKSPACE = Path("/tmp/workspace")
+DEFAULT_WORKSPACE = Path("/tmp/workspace")  # noqa: S108 (a container's own tmpfs, one job per container)
 REMOTE = "job"
 
 

@@ -174,8 +174,8 @@ def seaweedfs(buckets: tuple[str, ...]) -> Iterator[ObjectStore]:
     with tempfile.TemporaryDirectory(prefix="lighthouse-s3-") as scratch:
         root = Path(scratch)
         store = ObjectStore("", "lighthouse", secrets.token_hex(20))
-        identity = {"name": "lighthouse", "credentials": [{"accessKey": store.access_key, "secretKey": store.secret_key}],
-                    "actions": ["Admin", "Read", "Write", "List", "Tagging"]}  # fmt: skip
+        credentials = [{"accessKey": store.access_key, "secretKey": store.secret_key}]
+        identity = {"name": "lighthouse", "credentials": credentials, "actions": ["Admin", "Read", "Write", "List"]}
         (root / "s3.json").write_text(json.dumps({"identities": [identity]}))
         (root / "data").mkdir()
         ports = dict(zip(("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc"),

@@ -116,7 +116,8 @@ def test_the_model_is_in_the_artifact_bucket(first: JobRun, stack: Stack) -> Non
 def test_every_cached_output_and_the_run_cache_are_on_the_dvc_remote(first: JobRun, stack: Stack) -> None:
     keys = set(stack.store.keys(DVC_BUCKET, f"{DVC_PREFIX}/"))
     pushed = first.summary["pushed"]
-    assert "models/model.skops" in pushed and "data/raw.csv" in pushed
+    assert "models/model.skops" in pushed
+    assert "data/raw.csv" in pushed
     for path, md5 in pushed.items():
         name = md5.removesuffix(".dir")
         object_key = f"{DVC_PREFIX}/files/md5/{name[:2]}/{name[2:]}" + (".dir" if md5.endswith(".dir") else "")
@@ -146,4 +147,3 @@ def test_without_a_remote_the_job_refuses_to_start(engine: Engine, training_imag
 def test_the_job_runs_as_a_non_root_user(engine: Engine, training_image: BuiltImage) -> None:
     result = engine.run(training_image.tag, {}, entrypoint="id", args=["-u"], timeout=120)
     assert result.stdout.strip() == "10001"
-
