@@ -109,9 +109,29 @@ def _uncached(workspace: Path, path: str) -> bool:
     return False
 
 
+def verify(summary_path: Path, project: Path) -> int:
+    """Whether the outputs restored in `project` are the model the job trained (same artifact, data and commit):
+    what the dispatching workflow checks before the gates judge them."""
+    expected = json.loads(summary_path.read_text(encoding="utf-8").strip().splitlines()[-1])
+    record = read_json(project / paths.MODEL_RECORD)
+    fields = {"model_sha256": "sha256", "data_hash": "data_hash", "git_sha": "git_sha"}
+    wrong = [f"{key}: job {expected.get(key)!r}, restored {record.get(field)!r}" for key, field in fields.items()
+             if expected.get(key) != record.get(field)]  # fmt: skip
+    if wrong:
+        print(f"train_job: the restored outputs are not the job's: {'; '.join(wrong)}", file=sys.stderr)
+        return 1
+    print(f"train_job: restored the job's model {record['sha256'][:12]} (data {record['data_hash']})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ci.train_job", description=__doc__.split("\n\n")[0])
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--verify", type=Path, metavar="SUMMARY", help="check the outputs here against a job's summary, and exit"
+    )
+    args = parser.parse_args(argv)
+    if args.verify:
+        return verify(args.verify, Path.cwd())
     remote_url = os.environ.get("DVC_REMOTE_URL", "")
     workspace = Path(os.environ.get("WORKSPACE") or DEFAULT_WORKSPACE)
     if not remote_url:

@@ -22,3 +22,16 @@ image-test: setup ## Build both images and test them running, with the PostgreSQ
 .PHONY: image-train
 image-train: setup ## Build the training image (needs Docker), labelled with the commit it holds
 	docker build -f Dockerfile.train --build-arg GIT_SHA="$$(git rev-parse HEAD)" -t $(TRAIN_IMAGE) .
+
+# After a cluster training run (train-cluster.yml): its outputs come back from the DVC remote's run cache, nothing
+# is recomputed, and `make gates report` judge them. `register` is left out: the job registered the version.
+.PHONY: cluster-results
+cluster-results: init ## Restore a training job's outputs from DVC_REMOTE_URL (run cache), for the gates
+	@test -n "$${DVC_REMOTE_URL:-}" || { echo "cluster-results: set DVC_REMOTE_URL" >&2; exit 2; }
+	$(DVC) remote add --local --force --default ci "$$DVC_REMOTE_URL"
+	$(DVC) pull --run-cache --allow-missing
+	$(DVC) repro --pull report monitor_reference
+
+.PHONY: bench-scaling
+bench-scaling: setup ## Cold pipeline at 1M/5M/10M resampled rows: time and peak RSS per stage (docs/scaling.md)
+	$(PY) -m benchmarks.scaling

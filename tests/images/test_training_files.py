@@ -94,3 +94,9 @@ def test_the_build_context_leaves_out_data_models_and_environments() -> None:
     for path in ("data/raw.csv", "data/split/train.parquet", "models/model.skops", ".venv/bin/python",
                  ".git/HEAD", "mlflow.db", "reports/drift.json", "model/__pycache__/x.pyc"):  # fmt: skip
         assert not admitted(path), path
+
+
+def test_the_build_installs_with_the_makefiles_uv() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    (version,) = re.findall(r"^UV_VERSION := (\S+)$", makefile, re.MULTILINE)
+    assert re.findall(r"uv==(\S+)", DOCKERFILE.read_text(encoding="utf-8")) == [version]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +24,7 @@ import yaml
 from tests.images import services
 from tests.images.conftest import TIMINGS, BuiltImage
 from tests.images.engine import Engine
-from tests.pipeline_project import ROOT
+from tests.pipeline_project import ROOT, copy_project, dvc, project_env, stages_run
 
 pytestmark = pytest.mark.slow
 
@@ -136,6 +138,29 @@ def test_a_second_run_pulls_instead_of_recomputing(first: JobRun, second: JobRun
     assert len(client(stack).search_model_versions(f"name = '{name}'")) == 1, "no duplicate version"
     experiment = client(stack).get_experiment_by_name(PARAMS["tracking"]["experiment"])
     assert len(client(stack).search_runs([experiment.experiment_id])) == 1, "no second training run"
+
+
+def test_the_pr_gates_judge_the_jobs_outputs_without_recomputing(
+    first: JobRun, second: JobRun, stack: Stack, tmp_path: Path
+) -> None:
+    """What train-cluster.yml does after the Job: `make cluster-results` in a fresh checkout restores the stages
+    from the remote's run cache, `python -m ci.train_job --verify` proves it is the job's model, the gates pass."""
+    project = copy_project(tmp_path / "checkout")
+    env = {**stack.store.env(), "DVC_REMOTE_URL": f"s3://{DVC_BUCKET}/{DVC_PREFIX}"}
+    remote = ["remote", "modify", "--local", "ci", "endpointurl", stack.store.endpoint]
+    dvc(project, "remote", "add", "--local", "--default", "ci", env["DVC_REMOTE_URL"], **env)
+    dvc(project, *remote, **env)
+    dvc(project, "pull", "--run-cache", "--allow-missing", **env)
+    restored = dvc(project, "repro", "--pull", "report", "monitor_reference", **env)
+    assert stages_run(restored.stdout) == [], restored.stdout[-3000:]
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps(first.summary))
+    for command in (["ci.train_job", "--verify", str(summary)], ["ci.gates"]):
+        result = subprocess.run(
+            [sys.executable, "-m", *command], cwd=project, env=project_env(), capture_output=True, text=True,
+            timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_without_a_remote_the_job_refuses_to_start(engine: Engine, training_image: BuiltImage) -> None:
