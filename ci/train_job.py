@@ -11,8 +11,9 @@ only by the environment:
   run is tracked in a sqlite file that dies with the container (a warning says so).
 - `WORKSPACE`: a writable directory (default `/tmp/workspace`: the image's root filesystem is read-only).
 
-What it does, as `make repro` with `DVC_PUSH=1` does on main: copy the project snapshot baked into the image to
-the workspace, pull the remote's run cache, `dvc repro --pull` (a stage whose inputs match an earlier run anywhere
+What it does, as `make repro` with `DVC_PUSH=1` does on main: copy the project snapshot baked into the image (a
+checkout's pipeline files, without dvc.lock: see Dockerfile.train.dockerignore) to the workspace, pull the remote's
+run cache, `dvc repro --pull` (a stage whose inputs match an earlier run anywhere
 is restored, not recomputed), then `dvc push --run-cache`, so the outputs and the run cache are on the remote for
 the next run and for the PR's gates. The last line printed is a JSON summary (stages run, model, registration).
 """

@@ -13,8 +13,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +60,11 @@ def base_image(engine: Engine) -> str | None:
     return ref
 
 
-def unique_tag(name: str) -> str:
-    return f"localhost/lighthouse-test-{name}:{uuid.uuid4().hex[:10]}"
+def test_tag(name: str) -> str:
+    """One tag per image, moved by each session and never removed: removing it would also remove the untagged
+    intermediate layers `--layers` caches, and the next session would install every wheel again.
+    (`podman image prune` reclaims the layers of superseded builds.)"""
+    return f"localhost/lighthouse-test-{name}:latest"
 
 
 def model_facts(model_dir: Path) -> dict[str, str]:
@@ -97,31 +98,29 @@ def serving_context(model: TrainedModel, dst: Path) -> Path:
 @pytest.fixture(scope="session")
 def serving_image(
     engine: Engine, base_image: str | None, trained: TrainedModel, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[BuiltImage]:
+) -> BuiltImage:
     context = serving_context(trained, tmp_path_factory.mktemp("serving-context"))
     facts = model_facts(trained.model_dir)
     args = {"GIT_SHA": facts["git_sha"], "MODEL_VERSION": facts["model_version"], "DATA_HASH": facts["data_hash"]}
-    tag = unique_tag("serve")
+    tag = test_tag("serve")
     started = time.monotonic()
     engine.build(context, tag, build_args=args, base_image=base_image)
     TIMINGS["serving image build"] = time.monotonic() - started
-    yield BuiltImage(tag, base_image or public_base(ROOT / "Dockerfile"), args)
-    engine.remove_image(tag)
+    return BuiltImage(tag, base_image or public_base(ROOT / "Dockerfile"), args)
 
 
 @pytest.fixture(scope="session")
-def training_image(engine: Engine, base_image: str | None) -> Iterator[BuiltImage]:
+def training_image(engine: Engine, base_image: str | None) -> BuiltImage:
     """Dockerfile.train built from the repository itself (its ignore file picks a checkout's pipeline files)."""
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     if head.returncode != 0:
         pytest.skip("the training image records the commit it is built from: needs a git checkout")
     args = {"GIT_SHA": head.stdout.strip()}
-    tag = unique_tag("train")
+    tag = test_tag("train")
     started = time.monotonic()
     engine.build(ROOT, tag, dockerfile="Dockerfile.train", build_args=args, base_image=base_image)
     TIMINGS["training image build"] = time.monotonic() - started
-    yield BuiltImage(tag, base_image or public_base(ROOT / "Dockerfile.train"), args)
-    engine.remove_image(tag)
+    return BuiltImage(tag, base_image or public_base(ROOT / "Dockerfile.train"), args)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -90,9 +90,6 @@ class Engine:
     def image_exists(self, image: str) -> bool:
         return _run([self.cli, "image", "inspect", image], check=False).returncode == 0
 
-    def remove_image(self, image: str) -> None:
-        _run([self.cli, "rmi", "--force", image], check=False)
-
     # ---- containers ---------------------------------------------------------------------------------------------
     def run_flags(self) -> list[str]:
         flags = ["--network", "host", *(f"--ulimit={u}" for u in ULIMITS)]
