@@ -19,6 +19,8 @@ from model.core.params import load_params
 from model.core.tracking import CHALLENGER_ALIAS, configure, tracking_uri
 
 REGISTRATION = paths.REGISTRATION
+#: The version's tag naming the artifact's sha256: ci.promote refuses a release whose registry tag differs.
+SHA256_TAG = "model_sha256"
 
 
 def gates_passed() -> tuple[bool, str]:
@@ -32,7 +34,8 @@ def gates_passed() -> tuple[bool, str]:
 
 
 def _registered_before(client: Any, name: str, sha256: str) -> str | None:
-    """The version this artifact already has in the registry (its `sha256` tag), the oldest if several.
+    """The version this artifact already has in the registry (its `model_sha256` tag, or the older `sha256`),
+    the oldest if several.
 
     The registry is asked, not only the local record: a training job in a fresh container (or a CI runner that
     restored the stages from the DVC run cache) has no registration.json, and must not add a duplicate version.
@@ -41,12 +44,14 @@ def _registered_before(client: Any, name: str, sha256: str) -> str | None:
 
     if not re.fullmatch(r"[0-9a-f]{64}", sha256) or "'" in name:
         return None  # never interpolate anything but a digest and a plain name into the filter
-    try:
-        found = client.search_model_versions(f"name = '{name}' and tags.sha256 = '{sha256}'")
-    except MlflowException:
-        return None  # no such model yet
-    versions = sorted(int(v.version) for v in found if v.tags.get("sha256") == sha256)
-    return str(versions[0]) if versions else None
+    versions: set[int] = set()
+    for tag in (SHA256_TAG, "sha256"):  # MLflow's filter has no OR
+        try:
+            found = client.search_model_versions(f"name = '{name}' and tags.{tag} = '{sha256}'")
+        except MlflowException:
+            return None  # no such model yet
+        versions |= {int(v.version) for v in found if v.tags.get(tag) == sha256}
+    return str(min(versions)) if versions else None
 
 
 def main() -> int:
@@ -75,9 +80,10 @@ def main() -> int:
             mlflow.register_model(
                 record.mlflow_model_uri,
                 name,
-                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, "sha256": record.sha256},
+                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, SHA256_TAG: record.sha256},
             ).version
         )
+    client.set_model_version_tag(name, number, SHA256_TAG, record.sha256)  # also on a version registered before
     client.set_registered_model_alias(name, CHALLENGER_ALIAS, number)
     write_json(
         REGISTRATION,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 REPO = "acme/lighthouse"
 HEAD = "a" * 40
@@ -28,13 +28,21 @@ class FakeGitHub:
         self.requests: list[tuple[str, str]] = []
         #: run id → approvals, as GET /repos/{repo}/actions/runs/{id}/approvals returns them
         self.approvals: dict[int, list[dict[str, Any]]] = {}
+        #: branch → the rules that apply to it (GET /repos/{repo}/rules/branches/{branch})
+        self.branch_rules: dict[str, list[dict[str, Any]]] = {}
+        #: login → user id (GET /users/{login}), e.g. an App's bot user
+        self.users: dict[str, int] = {}
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         self.requests.append((method, path))
-        parts = path.strip("/").split("/")
+        parts = [unquote(part) for part in path.strip("/").split("/")]
+        if method == "GET" and parts[0] == "users" and parts[1] in self.users:
+            return 200, {"login": parts[1], "id": self.users[parts[1]], "type": "Bot"}
         if parts[:3] != ["repos", *REPO.split("/")]:
             return 404, {"message": "Not Found"}
         rest = parts[3:]
+        if method == "GET" and rest[:2] == ["rules", "branches"]:
+            return 200, self.branch_rules.get(rest[2], [])
         if method == "GET" and rest[:2] == ["actions", "runs"] and rest[3:] == ["approvals"]:
             return 200, self.approvals.get(int(rest[2]), [])
         if method == "GET" and rest[0] == "pulls" and int(rest[1]) in self.heads:

@@ -65,8 +65,8 @@ def test_same_artifact_reuses_its_version(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "src").mkdir()
     sha, other = "a" * 64, "b" * 64
     assert register._registered_before(client, "m", sha) is None
-    for tag in (sha, other, sha):
-        client.create_model_version("m", source=str(tmp_path / "src"), tags={"sha256": tag})
+    for key, tag in (("sha256", sha), (register.SHA256_TAG, other), (register.SHA256_TAG, sha)):  # old and new tag
+        client.create_model_version("m", source=str(tmp_path / "src"), tags={key: tag})
     assert not register.REGISTRATION.exists()
     assert register._registered_before(client, "m", sha) == "1"  # the oldest of its versions
     assert register._registered_before(client, "m", other) == "2"
