@@ -131,7 +131,7 @@ def checkov_results(
 ) -> CheckovResults:
     """One checkov run (it takes seconds to start) over both overlays, the in-cluster monitor's CronJob and the
     weakened templates."""
-    binary = checkov_binary()
+    checkov_binary()
     directory = tmp_path_factory.mktemp("checkov")
     for env, manifests in rendered.items():
         scanned = [m for m in manifests if is_core(m)] + [rollout_as_deployment(only(manifests, "Rollout"))]
@@ -142,6 +142,12 @@ def checkov_results(
     weakened_objects = [weakened(rollout, name) for name in WEAKENINGS]
     weakened_objects.append(weakened_cronjob(monitor))
     (directory / "weakened.yaml").write_text(dump_all(weakened_objects))
+    return scan(directory)
+
+
+def scan(directory: Path) -> CheckovResults:
+    """checkov with the repository's policy over every manifest file in `directory`."""
+    binary = checkov_binary()
     proc = subprocess.run(
         [
             str(binary),
