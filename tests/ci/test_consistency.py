@@ -179,10 +179,12 @@ def test_consistent_again_closes_the_issue_with_a_comment(
     (issue,) = github.issues
     assert (issue["state"], issue["state_reason"]) == ("closed", "completed")
     (comment,) = github.comments
-    assert comment["issue"] == issue["number"] and "agree again" in comment["body"]
+    assert comment["issue"] == issue["number"]
+    assert "agree again" in comment["body"]
     assert "closed issue #100" in capsys.readouterr().out
     assert check(releases, monkeypatch, github, "healthy", run=3) == consistency.EXIT_CONSISTENT
-    assert len(github.issues) == 1 and len(github.comments) == 1  # nothing more to say
+    assert len(github.issues) == 1
+    assert len(github.comments) == 1
     # A new disagreement later opens a new issue: the closed one stays the record of the old one.
     registry.set_alias(releases.model, registry.STAGING_ALIAS, "1", releases.uri)
     assert check(releases, monkeypatch, github, "healthy", run=4) == consistency.EXIT_DIFFERENT

@@ -89,3 +89,31 @@ def test_without_credentials_the_kubeconfig_step_says_not_configured(tmp_path: P
     proc = _make("verify-kubeconfig", tmp_path, KUBECONFIG_OUT=str(out))
     assert (proc.returncode, proc.stdout) == (0, "configured=false\n")
     assert not out.exists()
+
+
+def test_the_cluster_run_proves_a_pass_then_an_abort() -> None:
+    """e2e-cluster.yml: manual and nightly, pinned kind, and the two verdicts in order (it needs kind: not run here)."""
+    workflow = ALL["e2e-cluster.yml"]
+    assert triggers(workflow) == {"workflow_dispatch", "schedule"}
+    (job,) = jobs(workflow).values()
+    assert permissions(job) == {"contents": "read"}
+    kind_step = next(s for s in steps(job) if str(s.get("uses", "")).startswith("helm/kind-action@"))
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", kind_step["with"]["version"])
+    assert re.fullmatch(r"kindest/node:v[\d.]+@sha256:[0-9a-f]{64}", kind_step["with"]["node_image"])
+    assert kind_step["with"]["registry"] is True
+    script = runs(job)
+    order = [
+        "make e2e-addons",
+        "make e2e-image E2E_TAG=baseline",
+        "make e2e-shifted-model",
+        "make e2e-git",
+        "make e2e-promote E2E_TAG=baseline",
+        "make e2e-bootstrap",
+        "make e2e-promote E2E_TAG=good",
+        "make e2e-verify E2E_EXPECT=verified",
+        "make e2e-promote E2E_TAG=shifted",
+        "make e2e-verify E2E_EXPECT=aborted",
+    ]
+    positions = [script.index(step) for step in order]
+    assert positions == sorted(positions)
+    assert "secrets." not in (ROOT / ".github/workflows/e2e-cluster.yml").read_text()
