@@ -25,7 +25,7 @@ def logistic(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
 
 
 def build(model: TrainedModel, pipeline: Any = None) -> Predictor:
-    return Predictor(model.core.pipeline if pipeline is None else pipeline, model.core.contract, model.record.classes)
+    return Predictor(model.pipeline if pipeline is None else pipeline, model.contract, model.record.classes)
 
 
 def assert_same_as_pipeline(
@@ -37,7 +37,7 @@ def assert_same_as_pipeline(
     answer: exact for the trees, within 1e-12 for a linear model, whose own BLAS product already differs by
     an ulp between a one-row and a many-row call (so does `pipeline.predict_proba` itself).
     """
-    expected = (model.core.pipeline if pipeline is None else pipeline).predict_proba(model.x_test)
+    expected = (model.pipeline if pipeline is None else pipeline).predict_proba(model.x_test)
     rows = model.instances()
     np.testing.assert_array_equal(predictor.predict_proba(rows), expected)
     chunked = np.concatenate([predictor.predict_proba(rows[i : i + 32]) for i in range(0, len(rows), 32)])
