@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,14 +34,28 @@ def mlflow_server(root: Path) -> Iterator[str]:
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "PATH": f"{mlflow.parent}{os.pathsep}{os.environ['PATH']}"}
     log_path = root / "mlflow-server.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # Its own process group: the server's workers are stopped with it, and nothing else is.
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(process, url, log_path)
             yield url
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group; SIGKILL if it has not exited within a minute (a loaded machine)."""
+    for sig, grace in ((signal.SIGTERM, 60), (signal.SIGKILL, 30)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
