@@ -114,18 +114,9 @@ def checkov_binary() -> Path:
 CheckovResults = dict[str, dict[str, set[str]]]  # resource -> {"passed": {...}, "failed": {...}}
 
 
-@pytest.fixture(scope="session")
-def checkov_results(rendered: dict[str, list[Manifest]], tmp_path_factory: pytest.TempPathFactory) -> CheckovResults:
-    """One checkov run (it takes seconds to start) over both overlays and the weakened templates."""
+def run_checkov(directory: Path) -> CheckovResults:
+    """checkov with the repository's policy over every YAML file in `directory`: resource -> passed/failed checks."""
     binary = checkov_binary()
-    directory = tmp_path_factory.mktemp("checkov")
-    for env, manifests in rendered.items():
-        scanned = [m for m in manifests if is_core(m)] + [rollout_as_deployment(only(manifests, "Rollout"))]
-        (directory / f"{env}.yaml").write_text(dump_all(scanned))
-    rollout = only(rendered["staging"], "Rollout")
-    weakened_objects = [weakened(rollout, name) for name in WEAKENINGS]
-    weakened_objects.append(weakened_cronjob(only(rendered["staging"], "CronJob", "model-monitor")))
-    (directory / "weakened.yaml").write_text(dump_all(weakened_objects))
     proc = subprocess.run(
         [
             str(binary),
@@ -154,6 +145,20 @@ def checkov_results(rendered: dict[str, list[Manifest]], tmp_path_factory: pytes
                     check["check_id"]
                 )
     return results
+
+
+@pytest.fixture(scope="session")
+def checkov_results(rendered: dict[str, list[Manifest]], tmp_path_factory: pytest.TempPathFactory) -> CheckovResults:
+    """One checkov run (it takes seconds to start) over both overlays and the weakened templates."""
+    directory = tmp_path_factory.mktemp("checkov")
+    for env, manifests in rendered.items():
+        scanned = [m for m in manifests if is_core(m)] + [rollout_as_deployment(only(manifests, "Rollout"))]
+        (directory / f"{env}.yaml").write_text(dump_all(scanned))
+    rollout = only(rendered["staging"], "Rollout")
+    weakened_objects = [weakened(rollout, name) for name in WEAKENINGS]
+    weakened_objects.append(weakened_cronjob(only(rendered["staging"], "CronJob", "model-monitor")))
+    (directory / "weakened.yaml").write_text(dump_all(weakened_objects))
+    return run_checkov(directory)
 
 
 def _failures(results: CheckovResults, resource_filter: Callable[[str], bool]) -> dict[str, set[str]]:

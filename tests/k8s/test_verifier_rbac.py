@@ -7,7 +7,6 @@ request the kubernetes client makes is allowed by these objects."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import yaml
 from ci.cluster import READS
 from tests.ci.cluster import EKS_ROLE, SERVICE_ACCOUNT, verifier_rbac
 from tests.k8s.manifests import K8S_DIR, Manifest, dump_all, of_kind, render
-from tests.k8s.test_policy import CHECKOV_CONFIG, checkov_binary
+from tests.k8s.test_policy import run_checkov
 from tests.k8s.test_render import validation_errors
 
 VERIFIER = K8S_DIR / "verifier"
@@ -94,36 +93,6 @@ def test_both_identities_are_bound_everywhere(rendered_verifier: list[Manifest])
         }
 
 
-def _checkov(directory: Path) -> dict[str, dict[str, set[str]]]:
-    proc = subprocess.run(
-        [
-            str(checkov_binary()),
-            "--config-file",
-            str(CHECKOV_CONFIG),
-            "--directory",
-            str(directory),
-            "--output",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=directory,
-    )
-    if proc.returncode not in (0, 1):
-        pytest.fail(f"checkov could not run (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    report = json.loads(proc.stdout)
-    results: dict[str, dict[str, set[str]]] = {}
-    for part in report if isinstance(report, list) else [report]:
-        for outcome in ("passed", "failed"):
-            for check in part["results"][f"{outcome}_checks"]:
-                results.setdefault(check["resource"], {"passed": set(), "failed": set()})[outcome].add(
-                    check["check_id"]
-                )
-    return results
-
-
 def test_checkov_passes_the_verifier_and_fails_a_wildcard(rendered_verifier: list[Manifest], tmp_path: Path) -> None:
     weakened = yaml.safe_load(
         """
@@ -134,7 +103,7 @@ def test_checkov_passes_the_verifier_and_fails_a_wildcard(rendered_verifier: lis
         """
     )
     (tmp_path / "verifier.yaml").write_text(dump_all([*rendered_verifier, weakened]))
-    results = _checkov(tmp_path)
+    results = run_checkov(tmp_path)
     ours = {r: o for r, o in results.items() if "weakened" not in r}
     assert "ClusterRole.default.lighthouse-verifier-workload" in ours
     assert ours["ClusterRole.default.lighthouse-verifier-workload"]["passed"] >= {
