@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import importlib
 import os
 import re
 import secrets
@@ -55,7 +54,6 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_GIT = 3
-EXIT_REGISTRY = 4
 DEFAULT_OVERLAYS = overlay_root.DEFAULT_OVERLAYS
 #: Comma-separated emails of the identities whose staging promotions production trusts (the GitHub App's bot,
 #: github-actions[bot]); the same as --trusted-identity. Default: the identity this promotion commits as.
@@ -394,31 +392,6 @@ def commit_message(release: ReleaseRecord, opts: Options, restored_from: str | N
 # --- after the push ------------------------------------------------------------------------------------------------
 
 
-def sync_registry_alias(release: ReleaseRecord) -> None:
-    """Move the MLflow `champion` alias after a production promotion, when a tracking server and ci.registry exist.
-
-    Git stays the record of what runs; the alias mirrors it for people browsing the registry. Imported here so the
-    tool works before (or without) the registry module.
-    """
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-    if not uri.startswith(("http://", "https://")):
-        print("promote: no MLflow tracking server (MLFLOW_TRACKING_URI); registry alias left alone")
-        return
-    if release.model.version is None:
-        print("promote: the release has no registry version; registry alias left alone")
-        return
-    try:
-        registry = importlib.import_module("ci.registry")
-        importlib.import_module("mlflow")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("ci.registry", "mlflow"):
-            raise
-        print(f"promote: {exc.name} is not installed here; registry alias left alone")
-        return
-    registry.set_champion(release.model.name, release.model.version)
-    print(f"promote: registry alias champion → {release.model.name} version {release.model.version}")
-
-
 def report_to_actions(release: ReleaseRecord, commit: str | None, env: str) -> None:
     """Step outputs and a summary line when running in GitHub Actions; nothing otherwise."""
     output = os.environ.get("GITHUB_OUTPUT")
@@ -455,8 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m ci.promote --env production --from-env staging               # staging's release\n"
             "  python -m ci.promote --env production --from-commit abc123             # rollback to it\n"
             "  python -m ci.promote --env staging --image ... --dry-run               # print the diff only\n\n"
-            "exit status: 0 promoted or nothing to do, 1 refused (nothing changed), 2 usage, 3 git/push failed,\n"
-            "4 promoted in git but the registry alias could not be moved."
+            "exit status: 0 promoted or nothing to do, 1 refused (nothing changed), 2 usage, 3 git/push failed.\n"
+            "No registry alias moves here: `python -m ci.verify ENV` moves it once the cluster runs the release."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -622,13 +595,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     if opts.dry_run:
         return EXIT_OK
+    # No registry alias moves here: the commit only asks for the release, and a canary may still abort.
+    # `python -m ci.verify` moves the environment's alias once the cluster runs it (docs/gitops.md).
     report_to_actions(release, commit, opts.env)
-    if opts.env == "production":
-        try:
-            sync_registry_alias(release)
-        except Exception as exc:  # the promotion has landed; say so and fail the step so someone looks
-            print(f"promote: landed in git, but the registry alias was not moved: {exc}", file=sys.stderr)
-            return EXIT_REGISTRY
     return EXIT_OK
 
 

@@ -20,7 +20,15 @@ ENVIRONMENTS = ("staging", "production")
 Manifest = dict[str, Any]
 
 #: Kinds validated by kubernetes-validate (the rest need a schema in k8s/schemas).
-CORE_API_GROUPS = ("v1", "apps/v1", "batch/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1")
+CORE_API_GROUPS = (
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "autoscaling/v2",
+    "policy/v1",
+    "networking.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1",
+)
 
 
 #: The digest the rendered overlays are pinned to in tests: what an overlay looks like after its first promotion.
