@@ -10,6 +10,7 @@ import json
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ DEFAULT_API_URL = "https://api.github.com"
 REPO_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 PAGE_SIZE = 100
 TIMEOUT_S = 30
+STATUS_STATES = ("error", "failure", "pending", "success")
+#: GitHub truncates nothing: a longer commit-status description is refused (HTTP 422).
+STATUS_DESCRIPTION_MAX = 140
 
 
 class GitHubError(LighthouseError):
@@ -84,3 +88,39 @@ class GitHub:
             if item.get("state") == "approved" and isinstance(item.get("user"), dict)
         ]
         return sorted(set(logins))
+
+    def set_status(self, sha: str, state: str, context: str, description: str, target_url: str | None = None) -> Any:
+        """A commit status on `sha` (needs `statuses: write`): how ci.verify records its verdict on a promotion."""
+        if state not in STATUS_STATES:
+            raise GitHubError(f"commit status: state must be one of {', '.join(STATUS_STATES)}, got {state!r}")
+        short = (
+            description
+            if len(description) <= STATUS_DESCRIPTION_MAX
+            else description[: STATUS_DESCRIPTION_MAX - 1] + "…"
+        )
+        body: dict[str, Any] = {"state": state, "context": context, "description": short}
+        if target_url:
+            body["target_url"] = target_url
+        return self.request("POST", f"/repos/{self.repo}/statuses/{sha}", body)
+
+    def open_issues(self, label: str) -> list[dict[str, Any]]:
+        """Open issues (not pull requests) carrying `label`."""
+        path = f"/repos/{self.repo}/issues?state=open&labels={urllib.parse.quote(label)}"
+        return [item for item in self.paginate(path) if isinstance(item, dict) and "pull_request" not in item]
+
+    def create_issue(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
+        created = self.request("POST", f"/repos/{self.repo}/issues", {"title": title, "body": body, "labels": labels})
+        return dict(created)
+
+    def update_issue(self, number: int, **fields: Any) -> dict[str, Any]:
+        """PATCH an issue: `body=...`, `state="closed"`, `state_reason="completed"`..."""
+        return dict(self.request("PATCH", f"/repos/{self.repo}/issues/{number}", fields))
+
+    def comment(self, number: int, body: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/repos/{self.repo}/issues/{number}/comments", {"body": body}))
+
+
+def run_url() -> str | None:
+    """This workflow run's page, from the variables GitHub Actions sets; None elsewhere."""
+    server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None

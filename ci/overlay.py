@@ -23,6 +23,9 @@ from model.core.errors import LighthouseError
 
 KUSTOMIZATION = "kustomization.yaml"
 RENDER_TIMEOUT_S = 120
+#: The component an overlay lists until its first release: it removes every workload, so a fork's first sync runs
+#: no pod whose image does not exist yet (k8s/components/unreleased). The first promotion drops the line.
+UNRELEASED_COMPONENT = "components/unreleased"
 
 
 class OverlayError(LighthouseError):
@@ -66,6 +69,36 @@ def pin_image(text: str, source: str, repository: str, digest: str, image_name: 
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
+
+
+def unreleased(text: str, source: str) -> bool:
+    """Whether the kustomization still lists the `unreleased` component (nothing has been promoted there)."""
+    return _unreleased_index(_load(text, source)[0]) is not None
+
+
+def drop_unreleased(text: str, source: str) -> str:
+    """The kustomization without its `unreleased` component entry (unchanged when it has none)."""
+    doc, yaml = _load(text, source)
+    index = _unreleased_index(doc)
+    if index is None:
+        return text
+    components = doc["components"]
+    del components[index]
+    if not components:
+        _delete_key(doc, "components")
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
+
+
+def _unreleased_index(doc: CommentedMap) -> int | None:
+    components = doc.get("components")
+    if not isinstance(components, CommentedSeq):
+        return None
+    for index, entry in enumerate(components):
+        if isinstance(entry, str) and entry.rstrip("/").endswith(UNRELEASED_COMPONENT):
+            return index
+    return None
 
 
 def render(overlay: Path) -> str | None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import importlib
 import os
+import re
 import secrets
 import sys
 import time
@@ -25,8 +25,14 @@ from pathlib import Path
 
 import yaml
 
-from ci import overlay
+from ci import overlay, overlay_root
+from ci.attestation import AttestationError, Identity
+from ci.attestation import verify as verify_attestation
+from ci.check_overlays import check_rendered_overlay
 from ci.gitrepo import Git, GitError
+from ci.promotion_log import vouching_commit
+from ci.push_identity import PushIdentity
+from ci.push_identity import resolve as resolve_push_identity
 from ci.release_record import (
     ENVIRONMENTS,
     RECORD_NAME,
@@ -42,12 +48,21 @@ from ci.release_record import build as build_record
 from model.core.errors import LighthouseError
 from model.core.io import atomic_path
 
+#: The tag the register stage puts on each model version (model/stages/register.py).
+MODEL_SHA256_TAG = "model_sha256"
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_GIT = 3
-EXIT_REGISTRY = 4
-DEFAULT_OVERLAYS = "k8s/overlays"
+DEFAULT_OVERLAYS = overlay_root.DEFAULT_OVERLAYS
+#: Comma-separated emails of the identities whose staging promotions production trusts (the GitHub App's bot,
+#: github-actions[bot]); the same as --trusted-identity. Default: the identity this promotion commits as.
+TRUSTED_ENV = "LIGHTHOUSE_TRUSTED_IDENTITIES"
+#: `Name <email>` to commit as (the GitHub App's bot in CI); the same as --identity.
+IDENTITY_ENV = "LIGHTHOUSE_PROMOTION_IDENTITY"
+#: A token for fetch and push only (the App's installation token in CI), given to git through its environment so
+#: it is never written into .git/config (docs/gitops.md, "Credentials").
+PUSH_TOKEN_ENV = "LIGHTHOUSE_PUSH_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 DEFAULT_MAX_RETRIES = 8
 #: Shown first in the commit body; the record keeps every metric.
 KEY_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy")
@@ -119,6 +134,10 @@ class Options:
     remote: str
     branch: str | None
     max_retries: int
+    identity: tuple[str, str] | None = None
+    trusted: frozenset[str] = frozenset()
+    #: Production only: the image's build provenance must be signed by this repository's main workflow.
+    attestation: Identity | None = None
 
     def overlay_dir(self, env: str) -> Path:
         return self.root / self.overlays / env
@@ -163,20 +182,50 @@ def check_policy(release: ReleaseRecord, opts: Options, git: Git) -> None:
         )
     if opts.env != "production":
         return
-    staging_rel = opts.record_rel("staging")
-    for sha in git.commits_touching(staging_rel):
-        text = git.show(sha, staging_rel)
-        try:
-            earlier = loads(text, f"{sha[:12]}:{staging_rel}") if text else None
-        except ReleaseError:
-            continue  # an unreadable old record cannot vouch for anything
-        if earlier is not None and earlier.identity == release.identity:
-            return
+    staging = f"{opts.overlays}/staging"
+    commit, reasons = vouching_commit(git, release, staging, opts.trusted)
+    if commit is not None:
+        print(f"promote: staging ran this release: promotion commit {commit[:12]}")
+        return
     shallow = git.out("rev-parse", "--is-shallow-repository") == "true"
     hint = " (this clone is shallow: fetch the full history, e.g. fetch-depth: 0)" if shallow else ""
+    why = "".join(f"\n  - {reason}" for reason in reasons)
     raise RefusedError(
-        f"{staging_rel}: no commit in history records image {release.image.digest} with model sha256 "
-        f"{release.model.sha256}; a release must run in staging before production{hint}"
+        f"{staging}/{RECORD_NAME}: no promotion commit on the first-parent history put image {release.image.digest} "
+        f"with model sha256 {release.model.sha256} and this exact record into staging; a release must run in "
+        f"staging before production{hint}{why}"
+    )
+
+
+def check_provenance(release: ReleaseRecord, opts: Options) -> None:
+    """Before anything is written: the image's attestation (production, when asked) and the registry's sha256."""
+    if opts.attestation is not None and opts.env == "production":
+        try:
+            verify_attestation(release.image.reference, opts.attestation)
+        except AttestationError as exc:
+            raise RefusedError(str(exc)) from exc
+        print(f"promote: {release.image.reference} carries build provenance signed by {opts.attestation.signer_uri}")
+    problem = registry_sha256_problem(release)
+    if problem:
+        raise RefusedError(problem)
+
+
+def registry_sha256_problem(release: ReleaseRecord) -> str | None:
+    """The registry's `model_sha256` tag of this version must be the release's artifact sha256 (when a server and
+    a version exist): the record, the registry and the release must name the same bytes."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if not uri.startswith(("http://", "https://")) or release.model.version is None:
+        return None
+    from ci.mlflow_rest import model_version_tags
+
+    tags = model_version_tags(uri, release.model.name, release.model.version)
+    tagged = tags.get(MODEL_SHA256_TAG)
+    if tagged == release.model.sha256:
+        print(f"promote: registry {release.model.name} v{release.model.version} is the same artifact (sha256 tag)")
+        return None
+    return (
+        f"registry: {release.model.name} version {release.model.version} has {MODEL_SHA256_TAG}={tagged!r}, but the "
+        f"release records sha256 {release.model.sha256}: the registered model is not the released artifact"
     )
 
 
@@ -189,6 +238,7 @@ def make_plan(release: ReleaseRecord, opts: Options) -> Plan:
     new = overlay.pin_image(
         old, str(kustomization), release.image.repository, release.image.digest, image_name=opts.image_name
     )
+    new = overlay.drop_unreleased(new, str(kustomization))  # the first release brings the workload
     record_path = target / RECORD_NAME
     old_record = record_path.read_text(encoding="utf-8") if record_path.exists() else None
     return Plan(opts.root, target, release, old, new, old_record, release.dumps())
@@ -197,7 +247,7 @@ def make_plan(release: ReleaseRecord, opts: Options) -> Plan:
 # --- writing, committing, pushing --------------------------------------------------------------------------------
 
 
-def apply_plan(plan: Plan, git: Git, message: str) -> str:
+def apply_plan(plan: Plan, git: Git, message: str, identity: tuple[str, str] | None = None) -> str:
     """Write both files, prove the overlay renders, commit; on any failure put both files back as they were."""
     originals = {path: path.read_bytes() if path.exists() else None for path in (plan.kustomization, plan.record_path)}
     try:
@@ -206,8 +256,11 @@ def apply_plan(plan: Plan, git: Git, message: str) -> str:
         rendered = overlay.render(plan.overlay)
         if rendered is not None:
             overlay.check_rendered(plan.overlay, rendered, plan.release.image.reference)
+        problems, _ = check_rendered_overlay(plan.overlay, rendered)
+        if problems:
+            raise RefusedError("; ".join(problems))
         git.run("add", "--", *plan.paths)
-        git.run(*git.identity_args(), "commit", "--quiet", "--file=-", "--", *plan.paths, stdin=message)
+        git.run(*git.identity_args(identity), "commit", "--quiet", "--file=-", "--", *plan.paths, stdin=message)
     except BaseException:
         for path, content in originals.items():
             if content is None:
@@ -249,16 +302,23 @@ def push(git: Git, remote: str, branch: str, base: str) -> bool:
 
 def promote(opts: Options) -> tuple[ReleaseRecord, str | None]:
     """Run the promotion; return the release and the new commit (None when nothing changed or dry run)."""
-    git = Git(opts.root)
-    target_rel = [f"{opts.overlays}/{opts.env}/{overlay.KUSTOMIZATION}", opts.record_rel(opts.env)]
-    if not opts.dry_run and git.status(*target_rel):
-        raise RefusedError(f"{', '.join(target_rel)}: uncommitted changes; commit or discard them first")
+    git = Git(opts.root, push_token=os.environ.get(PUSH_TOKEN_ENV) or None)
+    overlay_root.confine(opts.root, opts.overlays, ENVIRONMENTS)
+    rendered_from = Path(opts.overlays).parts[0]  # overlays, base and components: everything the render reads
+    dirty = git.status(rendered_from)
+    if not opts.dry_run and dirty:
+        files = ", ".join(line[3:] for line in dirty.splitlines())
+        raise RefusedError(
+            f"{rendered_from}/: uncommitted changes ({files}); the check would render files the commit does not "
+            "carry: commit or discard them first"
+        )
     pushing = opts.push and not opts.dry_run
     branch = opts.branch or git.current_branch()
     if pushing and branch is None:
         raise RefusedError("HEAD is detached; name the branch to push to with --branch")
     base = sync_with_remote(git, opts.remote, branch) if pushing and branch else git.head()
     release = resolve_release(opts, git)
+    check_provenance(release, opts)
     restored_from = git.resolve(opts.from_commit) if opts.from_commit else None
     attempts = opts.max_retries + 1
     for attempt in range(1, attempts + 1):
@@ -271,7 +331,7 @@ def promote(opts: Options) -> tuple[ReleaseRecord, str | None]:
             sys.stdout.write(plan.diff())
             print(f"promote: dry run; {opts.env} would run {release.image.reference} (nothing written)")
             return release, None
-        commit = apply_plan(plan, git, commit_message(release, opts, restored_from))
+        commit = apply_plan(plan, git, commit_message(release, opts, restored_from), opts.identity)
         if not pushing or branch is None:
             print(f"promote: committed {commit[:12]} ({opts.env} ← {release.image.reference}); not pushed")
             return release, commit
@@ -332,30 +392,6 @@ def commit_message(release: ReleaseRecord, opts: Options, restored_from: str | N
 # --- after the push ------------------------------------------------------------------------------------------------
 
 
-def sync_registry_alias(release: ReleaseRecord) -> None:
-    """Move the MLflow `champion` alias after a production promotion, when a tracking server and ci.registry exist.
-
-    Git stays the record of what runs; the alias mirrors it for people browsing the registry. Imported here so the
-    tool works before (or without) the registry module.
-    """
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-    if not uri.startswith(("http://", "https://")):
-        print("promote: no MLflow tracking server (MLFLOW_TRACKING_URI); registry alias left alone")
-        return
-    if release.model.version is None:
-        print("promote: the release has no registry version; registry alias left alone")
-        return
-    try:
-        registry = importlib.import_module("ci.registry")
-    except ModuleNotFoundError as exc:
-        if exc.name != "ci.registry":
-            raise
-        print("promote: ci.registry is not available; registry alias left alone")
-        return
-    registry.set_champion(release.model.name, release.model.version)
-    print(f"promote: registry alias champion → {release.model.name} version {release.model.version}")
-
-
 def report_to_actions(release: ReleaseRecord, commit: str | None, env: str) -> None:
     """Step outputs and a summary line when running in GitHub Actions; nothing otherwise."""
     output = os.environ.get("GITHUB_OUTPUT")
@@ -392,8 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m ci.promote --env production --from-env staging               # staging's release\n"
             "  python -m ci.promote --env production --from-commit abc123             # rollback to it\n"
             "  python -m ci.promote --env staging --image ... --dry-run               # print the diff only\n\n"
-            "exit status: 0 promoted or nothing to do, 1 refused (nothing changed), 2 usage, 3 git/push failed,\n"
-            "4 promoted in git but the registry alias could not be moved."
+            "exit status: 0 promoted or nothing to do, 1 refused (nothing changed), 2 usage, 3 git/push failed.\n"
+            "No registry alias moves here: `python -m ci.verify ENV` moves it once the cluster runs the release."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -447,6 +483,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask the GitHub API who approved this run's protected environment (needs GITHUB_TOKEN, actions: read)",
     )
     audit.add_argument("--run-url", help="default: from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID")
+    identity = parser.add_argument_group('promotion identity (docs/gitops.md, "Forged releases")')
+    identity.add_argument(
+        "--identity",
+        metavar="'NAME <EMAIL>'",
+        default=os.environ.get(IDENTITY_ENV) or None,
+        help=f"commit as this identity (default ${IDENTITY_ENV}, else git config, else github-actions[bot])",
+    )
+    identity.add_argument(
+        "--trusted-identity",
+        metavar="EMAIL",
+        action="append",
+        default=None,
+        help=f"email whose staging promotions production trusts; repeatable (default ${TRUSTED_ENV}, comma-"
+        "separated, else the identity this run commits as)",
+    )
+    checks = parser.add_argument_group("provenance (production)")
+    checks.add_argument(
+        "--verify-attestation",
+        metavar="OWNER/REPO",
+        help="refuse unless the image's build provenance (gh attestation verify) was signed by this repository's "
+        ".github/workflows/main.yml on refs/heads/main",
+    )
+    checks.add_argument(
+        "--github-identity",
+        action="store_true",
+        help="on GitHub Actions: commit as the promotion App's bot (PROMOTION_APP_SLUG) or, with no App and no "
+        "blocking ruleset, as github-actions[bot] with a notice; trust both for staging's promotions",
+    )
     return parser
 
 
@@ -474,6 +538,14 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         root = (args.root or Path(Git(Path.cwd()).out("rev-parse", "--show-toplevel"))).resolve()
     except LighthouseError as exc:
         parser.error(str(exc))
+    identity = _parse_identity(args.identity) if args.identity else None
+    trusted = args.trusted_identity or [e for e in os.environ.get(TRUSTED_ENV, "").split(",") if e.strip()]
+    if args.github_identity:
+        pusher = _github_identity(args.branch or Git(root).current_branch() or "main")
+        identity = identity or (pusher.name, pusher.email)
+        trusted = trusted or sorted(pusher.trusted)
+    if not trusted:
+        trusted = [Git(root).identity(identity)[1]]
     registration = args.registration
     default_registration = root / "models/registration.json"
     if registration is None and image is not None and default_registration.exists():
@@ -501,6 +573,9 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         remote=args.remote,
         branch=args.branch,
         max_retries=args.max_retries,
+        identity=identity,
+        trusted=frozenset(email.strip().lower() for email in trusted),
+        attestation=Identity(args.verify_attestation) if args.verify_attestation else None,
     )
 
 
@@ -520,13 +595,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     if opts.dry_run:
         return EXIT_OK
+    # No registry alias moves here: the commit only asks for the release, and a canary may still abort.
+    # `python -m ci.verify` moves the environment's alias once the cluster runs it (docs/gitops.md).
     report_to_actions(release, commit, opts.env)
-    if opts.env == "production":
-        try:
-            sync_registry_alias(release)
-        except Exception as exc:  # the promotion has landed; say so and fail the step so someone looks
-            print(f"promote: landed in git, but the registry alias was not moved: {exc}", file=sys.stderr)
-            return EXIT_REGISTRY
     return EXIT_OK
 
 
@@ -546,6 +617,22 @@ def _required(path: Path | None) -> Path:
 
 def _under(root: Path, path: Path) -> Path:
     return path if path.is_absolute() else root / path
+
+
+def _github_identity(branch: str) -> PushIdentity:
+    from ci.github_api import GitHub
+
+    pusher = resolve_push_identity(GitHub.from_env(), branch, os.environ.get("PROMOTION_APP_SLUG") or None)
+    if pusher.notice:
+        print(f"::notice title=Promotion identity::{pusher.notice}")
+    return pusher
+
+
+def _parse_identity(text: str) -> tuple[str, str]:
+    match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
+    if not match:
+        raise LighthouseError(f"--identity / ${IDENTITY_ENV}: expected 'Name <email>', got {text!r}")
+    return match.group(1), match.group(2)
 
 
 def _one_line(value: str) -> str:

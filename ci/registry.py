@@ -1,6 +1,7 @@
-"""Registry aliases kept in step with git: `challenger` is the version a PR's pipeline registered
-(model/stages/register.py sets it), `champion` the version in production. The promotion tool calls `set_champion` when a
-promotion commit lands, so the registry says what the production overlay's release record says.
+"""Registry aliases kept in step with what runs: `challenger` is the version a PR's pipeline registered
+(model/stages/register.py sets it); each environment's alias (ENVIRONMENT_ALIASES: `staging`, and `champion` for
+production) is the version that environment is verified to run. `python -m ci.verify` moves it, and only once the
+cluster runs the release (docs/gitops.md); a promotion commit alone moves nothing, since a canary can still abort.
 
 Only meaningful with a shared registry (MLFLOW_TRACKING_URI=http...); the local sqlite store is per machine.
 """
@@ -16,7 +17,24 @@ from model.core.errors import LighthouseError
 from model.core.tracking import CHALLENGER_ALIAS, tracking_uri
 
 CHAMPION_ALIAS = "champion"
-__all__ = ["CHALLENGER_ALIAS", "CHAMPION_ALIAS", "RegistryError", "alias_version", "server_configured", "set_champion"]
+STAGING_ALIAS = "staging"
+#: The alias that names what each environment runs, once ci.verify has seen it run.
+ENVIRONMENT_ALIASES = {"staging": STAGING_ALIAS, "production": CHAMPION_ALIAS}
+#: The model-version tag holding the artifact's sha256 (model/stages/register.py writes it).
+SHA256_TAG = "sha256"
+__all__ = [
+    "CHALLENGER_ALIAS",
+    "CHAMPION_ALIAS",
+    "ENVIRONMENT_ALIASES",
+    "SHA256_TAG",
+    "STAGING_ALIAS",
+    "RegistryError",
+    "alias_version",
+    "server_configured",
+    "set_alias",
+    "set_champion",
+    "version_sha256",
+]
 
 
 class RegistryError(LighthouseError):
@@ -45,21 +63,40 @@ def alias_version(name: str, alias: str, uri: str | None = None) -> str | None:
         return None
 
 
-def set_champion(name: str, version: str | int, uri: str | None = None) -> str | None:
-    """Point `champion` at `version` of model `name`; return the version it pointed at before (None if none).
-
-    The version must exist: a typo must not leave the alias dangling.
-    """
+def version_sha256(name: str, version: str | int, uri: str | None = None) -> str | None:
+    """The artifact sha256 the registry recorded for a version (its `sha256` tag); RegistryError if no such version."""
     from mlflow.exceptions import MlflowException
 
-    client = _client(uri)
     try:
-        client.get_model_version(name, str(version))
+        found = _client(uri).get_model_version(name, str(version))
     except MlflowException as exc:
         raise RegistryError(f"registry: {name} version {version} not found: {exc.message}") from exc
-    previous = alias_version(name, CHAMPION_ALIAS, uri)
-    client.set_registered_model_alias(name, CHAMPION_ALIAS, str(version))
+    tag = (found.tags or {}).get(SHA256_TAG)
+    return str(tag) if tag else None
+
+
+def set_alias(
+    name: str, alias: str, version: str | int, uri: str | None = None, *, sha256: str | None = None
+) -> str | None:
+    """Point `alias` at `version` of model `name`; return the version it pointed at before (None if none).
+
+    The version must exist (a typo must not leave the alias dangling) and, given `sha256`, must be that artifact:
+    a registry version that holds another model never gets an environment's alias.
+    """
+    recorded = version_sha256(name, version, uri)
+    if sha256 is not None and recorded != sha256:
+        raise RegistryError(
+            f"registry: {name} version {version} has sha256 tag {recorded or 'unset'}, but the release records "
+            f"{sha256}; alias {alias} left alone"
+        )
+    previous = alias_version(name, alias, uri)
+    _client(uri).set_registered_model_alias(name, alias, str(version))
     return previous
+
+
+def set_champion(name: str, version: str | int, uri: str | None = None) -> str | None:
+    """Point `champion` at `version` of model `name` (by hand: `python -m ci.registry set-champion`)."""
+    return set_alias(name, CHAMPION_ALIAS, version, uri)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from model.core.errors import LighthouseError
 from model.core.io import dumps_json
@@ -60,6 +60,13 @@ class ImageInfo(Frozen):
 class GateSummary(Frozen):
     passed: bool
     failed: list[str]
+
+    @model_validator(mode="after")
+    def _self_consistent(self) -> GateSummary:
+        """`passed: true` beside named failures is a forged or broken record: it must not reach any overlay."""
+        if self.passed and self.failed:
+            raise ValueError(f"passed is true but failed names {self.failed}: the gates record contradicts itself")
+        return self
 
 
 class ReleaseRecord(Frozen):

@@ -4,10 +4,19 @@
 OVERLAYS ?= k8s/overlays
 DVC := $(VENV)/bin/dvc
 
-# The promotion jobs need the ci group only, plus mlflow (pipeline group) when a tracking server takes the alias.
+# The promotion jobs need the ci group only (ruamel.yaml, pydantic, PyYAML): ci.promote runs from the checkout and
+# reads the registry over MLflow's REST API, so neither the project's serving set nor MLflow is installed.
 .PHONY: setup-ci
-setup-ci: $(UV) ## Light environment for promotion jobs: the project and the ci group (adds, never removes)
-	$(UV) sync --frozen --quiet --inexact --no-default-groups --group ci $(if $(MLFLOW_TRACKING_URI),--group pipeline)
+setup-ci: $(UV) ## Light environment for promotion jobs: the ci group only (adds, never removes)
+	$(UV) sync --frozen --quiet --inexact --only-group ci
+
+# The system binaries the tests need beyond Python (.ci/run and the pr workflow): prometheus and promtool from the
+# distribution's package. kubectl and terraform come with the runner image / setup-terraform.
+.PHONY: test-tools
+test-tools: ## Install prometheus + promtool (Debian/Ubuntu) when missing, so the PromQL tests run instead of skipping
+	@if command -v promtool >/dev/null && command -v prometheus >/dev/null; then echo "prometheus and promtool present"; \
+	else sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); $$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null; fi
 
 # With DVC_REMOTE_URL set (a repository variable in CI), stage results come from the remote's run cache instead of
 # being recomputed; DVC_PUSH=1 (main only, with write credentials) stores this run's results back for the next one.

@@ -1,7 +1,7 @@
 # Kubernetes manifests: render every overlay and prove it before it reaches a cluster (docs/kubernetes.md).
 
 K8S_RENDER_DIR := build/k8s
-K8S_SOURCES := $(sort $(wildcard k8s/overlays/*)) k8s/argocd
+K8S_SOURCES := $(sort $(wildcard k8s/overlays/*)) k8s/argocd k8s/verifier
 
 .PHONY: k8s-render
 k8s-render: ## Render each overlay and k8s/argocd with kubectl kustomize into build/k8s/

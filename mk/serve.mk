@@ -24,8 +24,8 @@ $(SERVE_REQUIREMENTS): pyproject.toml uv.lock
 serve-requirements: $(SERVE_REQUIREMENTS) ## Re-export the image's requirements from uv.lock
 
 .PHONY: image-lint
-image-lint: setup ## Lint the Dockerfile with hadolint
-	$(VENV)/bin/hadolint Dockerfile
+image-lint: setup ## Lint both Dockerfiles with hadolint
+	$(VENV)/bin/hadolint Dockerfile Dockerfile.train
 
 .PHONY: image
 image: setup ## Build the serving image (needs Docker), labelled with the model's version, git SHA and data hash

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import subprocess
 from pathlib import Path
 
+#: Set by the training image (its GIT_SHA build argument): the image holds a snapshot of the sources, not a repo.
+GIT_SHA_VAR = "LIGHTHOUSE_GIT_SHA"
+
 
 def git_sha(cwd: Path | None = None) -> str:
-    """HEAD's commit, suffixed `-dirty` when tracked files differ; `unknown` outside a git repository."""
+    """HEAD's commit, suffixed `-dirty` when tracked files differ. Outside a git repository: LIGHTHOUSE_GIT_SHA
+    when it is a full commit SHA (the commit a training image was built from), else `unknown`."""
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
@@ -17,7 +23,8 @@ def git_sha(cwd: Path | None = None) -> str:
             ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        baked = os.environ.get(GIT_SHA_VAR, "")
+        return baked if re.fullmatch(r"[0-9a-f]{40}", baked) else "unknown"
     return f"{sha}-dirty" if dirty else sha
 
 

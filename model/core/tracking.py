@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +36,24 @@ def configure(experiment: str) -> Any:
         mlflow.create_experiment(experiment, artifact_location=location)
     mlflow.set_experiment(experiment)
     return mlflow
+
+
+@contextmanager
+def training_run(mlflow: Any, run_id: str, stage: str) -> Iterator[Any]:
+    """Resume the training run a model record names, so a stage's metrics land beside the model's parameters.
+
+    A `train` stage restored from DVC's run cache names a run in the store that trained it, which may not be the
+    store in force (a fresh runner, a cluster job's server): then log to a new run that says where it came from
+    instead of failing the stage.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.get_run(run_id)
+    except MlflowException:
+        print(f"{stage}: MLflow run {run_id} is not in {tracking_uri()}: logging to a new run", file=sys.stderr)
+        with mlflow.start_run(tags={"lighthouse.trained_in_run": run_id, "lighthouse.stage": stage}) as run:
+            yield run
+        return
+    with mlflow.start_run(run_id=run_id) as run:
+        yield run

@@ -15,7 +15,7 @@ from model.core.dataset import features, labels
 from model.core.errors import LighthouseError
 from model.core.io import write_json
 from model.core.metrics import compute_metrics
-from model.core.tracking import configure
+from model.core.tracking import configure, training_run
 from model.stages.stage_inputs import load_held_out
 
 
@@ -61,7 +61,7 @@ def main() -> int:
 
     if record.mlflow_run_id:
         mlflow = configure(params.tracking.experiment)
-        with mlflow.start_run(run_id=record.mlflow_run_id):
+        with training_run(mlflow, record.mlflow_run_id, "evaluate"):
             mlflow.log_metrics({f"test_{k}": v for k, v in values.items()})
             mlflow.log_artifacts(str(paths.PLOTS), artifact_path="plots")
     print("evaluate: " + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))

@@ -207,10 +207,10 @@ def write_plots(attribution: Attribution, directory: Path) -> list[Path]:
 
 
 def _log_to_mlflow(run_id: str, experiment: str) -> None:
-    from model.core.tracking import configure
+    from model.core.tracking import configure, training_run
 
     mlflow = configure(experiment)
-    with mlflow.start_run(run_id=run_id):
+    with training_run(mlflow, run_id, "explain"):
         mlflow.log_artifact(str(paths.EXPLAIN_REPORT))
         mlflow.log_artifacts(str(paths.EXPLAIN_PLOTS), artifact_path="plots/explain")
 

@@ -258,7 +258,7 @@ def write_plots(report: dict[str, Any], directory: Path) -> list[Path]:
 
 
 def _log_to_mlflow(run_id: str, experiment: str, report: dict[str, Any]) -> None:
-    from model.core.tracking import configure
+    from model.core.tracking import configure, training_run
 
     mlflow = configure(experiment)
     values = {}
@@ -266,7 +266,7 @@ def _log_to_mlflow(run_id: str, experiment: str, report: dict[str, Any]) -> None
         for key in ("demographic_parity_difference", "equalized_odds_difference"):
             if entry[key] is not None:
                 values[f"fairness.{slug(entry['name'])}.{key}"] = entry[key]
-    with mlflow.start_run(run_id=run_id):
+    with training_run(mlflow, run_id, "fairness"):
         mlflow.log_metrics(values)
         mlflow.log_artifact(str(paths.FAIRNESS_REPORT))
         mlflow.log_artifacts(str(paths.FAIRNESS_PLOTS), artifact_path="plots/fairness")

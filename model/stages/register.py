@@ -8,6 +8,7 @@ gates reran because the champion changed) reuses the version already registered 
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -18,6 +19,8 @@ from model.core.params import load_params
 from model.core.tracking import CHALLENGER_ALIAS, configure, tracking_uri
 
 REGISTRATION = paths.REGISTRATION
+#: The version's tag naming the artifact's sha256: ci.promote refuses a release whose registry tag differs.
+SHA256_TAG = "model_sha256"
 
 
 def gates_passed() -> tuple[bool, str]:
@@ -31,19 +34,24 @@ def gates_passed() -> tuple[bool, str]:
 
 
 def _registered_before(client: Any, name: str, sha256: str) -> str | None:
-    """The version this artifact already has in the registry, per the last local registration record."""
+    """The version this artifact already has in the registry (its `model_sha256` tag, or the older `sha256`),
+    the oldest if several.
+
+    The registry is asked, not only the local record: a training job in a fresh container (or a CI runner that
+    restored the stages from the DVC run cache) has no registration.json, and must not add a duplicate version.
+    """
     from mlflow.exceptions import MlflowException
 
-    if not REGISTRATION.exists():
-        return None
-    previous = read_json(REGISTRATION)
-    if previous.get("name") != name or previous.get("sha256") != sha256:
-        return None
-    try:
-        version = client.get_model_version(name, previous["version"])
-    except MlflowException:
-        return None  # another registry, or the version was deleted
-    return str(version.version) if version.tags.get("sha256") == sha256 else None
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or "'" in name:
+        return None  # never interpolate anything but a digest and a plain name into the filter
+    versions: set[int] = set()
+    for tag in (SHA256_TAG, "sha256"):  # MLflow's filter has no OR
+        try:
+            found = client.search_model_versions(f"name = '{name}' and tags.{tag} = '{sha256}'")
+        except MlflowException:
+            return None  # no such model yet
+        versions |= {int(v.version) for v in found if v.tags.get(tag) == sha256}
+    return str(min(versions)) if versions else None
 
 
 def main() -> int:
@@ -72,9 +80,10 @@ def main() -> int:
             mlflow.register_model(
                 record.mlflow_model_uri,
                 name,
-                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, "sha256": record.sha256},
+                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, SHA256_TAG: record.sha256},
             ).version
         )
+    client.set_model_version_tag(name, number, SHA256_TAG, record.sha256)  # also on a version registered before
     client.set_registered_model_alias(name, CHALLENGER_ALIAS, number)
     write_json(
         REGISTRATION,

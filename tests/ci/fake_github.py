@@ -1,7 +1,8 @@
 """GitHub's REST API as far as the workflows use it, served on 127.0.0.1 for the tests.
 
 GitHub does not run here, so this answers the same paths with the same payload shapes and pagination: pull
-requests, issue comments (list, create, update) and a run's environment approvals. Requests need the token.
+requests, issues (list by label, create, update), issue comments (list, create, update), commit statuses and a
+run's environment approvals. Requests need the token.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 REPO = "acme/lighthouse"
 HEAD = "a" * 40
@@ -28,15 +29,30 @@ class FakeGitHub:
         self.requests: list[tuple[str, str]] = []
         #: run id → approvals, as GET /repos/{repo}/actions/runs/{id}/approvals returns them
         self.approvals: dict[int, list[dict[str, Any]]] = {}
+        #: branch → the rules that apply to it (GET /repos/{repo}/rules/branches/{branch})
+        self.branch_rules: dict[str, list[dict[str, Any]]] = {}
+        #: login → user id (GET /users/{login}), e.g. an App's bot user
+        self.users: dict[str, int] = {}
+        #: commit sha → statuses posted to it, oldest first
+        self.statuses: dict[str, list[dict[str, Any]]] = {}
+        self.issues: list[dict[str, Any]] = []
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         self.requests.append((method, path))
-        parts = path.strip("/").split("/")
+        parts = [unquote(part) for part in path.strip("/").split("/")]
+        if method == "GET" and parts[0] == "users" and parts[1] in self.users:
+            return 200, {"login": parts[1], "id": self.users[parts[1]], "type": "Bot"}
         if parts[:3] != ["repos", *REPO.split("/")]:
             return 404, {"message": "Not Found"}
         rest = parts[3:]
+        if method == "GET" and rest[:2] == ["rules", "branches"]:
+            return 200, self.branch_rules.get(rest[2], [])
         if method == "GET" and rest[:2] == ["actions", "runs"] and rest[3:] == ["approvals"]:
             return 200, self.approvals.get(int(rest[2]), [])
+        if rest[0] == "statuses" and method == "POST":
+            return self._status(rest[1], body)
+        if rest[0] == "issues" and len(rest) <= 2 and not (len(rest) == 2 and rest[1] == "comments"):
+            return self._issue(method, rest[1:], query, body)
         if method == "GET" and rest[0] == "pulls" and int(rest[1]) in self.heads:
             return 200, {"number": int(rest[1]), "head": {"sha": self.heads[int(rest[1])]}}
         if rest[0] == "issues" and rest[2:] == ["comments"]:
@@ -54,6 +70,46 @@ class FakeGitHub:
             comment["body"] = body["body"]
             return 200, comment
         return 404, {"message": "Not Found"}
+
+    def _status(self, sha: str, body: Any) -> tuple[int, Any]:
+        if body.get("state") not in ("error", "failure", "pending", "success"):
+            return 422, {"message": "Validation Failed", "errors": [{"field": "state", "code": "invalid"}]}
+        if len(body.get("description") or "") > 140:
+            return 422, {"message": "Validation Failed", "errors": [{"field": "description", "code": "custom"}]}
+        status = {"id": len(self.statuses) + 1, "sha": sha, **body, "creator": {"login": "github-actions[bot]"}}
+        self.statuses.setdefault(sha, []).append(status)
+        return 201, status
+
+    def _issue(self, method: str, rest: list[str], query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        if method == "GET" and not rest:
+            wanted = set(filter(None, (query.get("labels") or [""])[0].split(",")))
+            state = (query.get("state") or ["open"])[0]
+            found = [
+                i
+                for i in self.issues
+                if (state == "all" or i["state"] == state) and wanted <= {label["name"] for label in i["labels"]}
+            ]
+            page, size = int(query["page"][0]), int(query["per_page"][0])
+            return 200, found[(page - 1) * size : page * size]
+        if method == "POST" and not rest:
+            number = 100 + len(self.issues)
+            issue = {
+                "number": number,
+                "title": body["title"],
+                "body": body.get("body", ""),
+                "state": "open",
+                "labels": [{"name": name} for name in body.get("labels", [])],
+                "comments": [],
+            }
+            self.issues.append(issue)
+            return 201, issue
+        issue = next((i for i in self.issues if rest and i["number"] == int(rest[0])), None)
+        if issue is None:
+            return 404, {"message": "Not Found"}
+        if method == "PATCH":
+            issue.update({k: v for k, v in body.items() if k in ("title", "body", "state", "state_reason")})
+            return 200, issue
+        return 200, issue
 
 
 @contextmanager

@@ -16,6 +16,22 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IMAGE_NAME = "ghcr.io/example/mlops-lighthouse"
 REPOSITORY = "ghcr.io/acme/lighthouse"
 OVERLAYS = "k8s/overlays"
+#: The identity every clone promotes as (CI's bot in a real repository); a forger gets their own.
+PROMOTER_EMAIL = "promoter@example.test"
+
+#: Until its first release an overlay lists this component, which removes the workload (k8s/components/unreleased).
+UNRELEASED = """\
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+  - target: {kind: Deployment, name: lighthouse}
+    patch: |-
+      $patch: delete
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: lighthouse
+"""
 
 BASE_KUSTOMIZATION = """\
 # Base: the manifests every environment shares.
@@ -53,6 +69,9 @@ namespace: lighthouse-{env}
 resources:
   - ../../base   # the shared manifests
 
+components:
+  - ../../components/unreleased  # ci.promote drops this line with the first release
+
 images:
   # ci.promote pins the digest here; do not edit by hand.
   - name: {IMAGE_NAME}
@@ -87,6 +106,8 @@ class GitOpsRepo:
         (seed / "k8s/base").mkdir(parents=True)
         (seed / "k8s/base/kustomization.yaml").write_text(BASE_KUSTOMIZATION)
         (seed / "k8s/base/deployment.yaml").write_text(DEPLOYMENT)
+        (seed / "k8s/components/unreleased").mkdir(parents=True)
+        (seed / "k8s/components/unreleased/kustomization.yaml").write_text(UNRELEASED)
         for env in ("staging", "production"):
             (seed / OVERLAYS / env).mkdir(parents=True)
             (seed / OVERLAYS / env / "kustomization.yaml").write_text(overlay_kustomization(env))
@@ -96,11 +117,12 @@ class GitOpsRepo:
         git(seed, "commit", "--quiet", "-m", "Seed: base and overlays")
         git(seed, "push", "--quiet", "origin", "HEAD:main")
 
-    def clone(self, name: str) -> Path:
+    def clone(self, name: str, email: str = PROMOTER_EMAIL) -> Path:
+        """A working copy; every clone commits as the promotion identity unless given another `email`."""
         path = self.tmp / name
         git(self.tmp, "clone", "--quiet", str(self.origin), str(path))
         git(path, "config", "user.name", f"tester {name}")
-        git(path, "config", "user.email", f"{name}@example.test")
+        git(path, "config", "user.email", email)
         return path
 
     def origin_log(self, *paths: str) -> list[str]:
@@ -185,6 +207,9 @@ ACTIONS_VARS = (
     "GITHUB_SERVER_URL",
     "GITHUB_REPOSITORY",
     "MLFLOW_TRACKING_URI",
+    "LIGHTHOUSE_TRUSTED_IDENTITIES",
+    "LIGHTHOUSE_PROMOTION_IDENTITY",
+    "LIGHTHOUSE_PUSH_TOKEN",
 )
 
 

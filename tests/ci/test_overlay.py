@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ci.overlay import OverlayError, check_rendered, pin_image, pinned_image, render
+from ci.overlay import OverlayError, check_rendered, drop_unreleased, pin_image, pinned_image, render, unreleased
 from tests.ci.promote_fixtures import BASE_KUSTOMIZATION, DEPLOYMENT, IMAGE_NAME, digest, overlay_kustomization
 from tests.conftest import require_binary
 
@@ -101,7 +101,7 @@ def test_render_proves_the_digest_reaches_a_container(tmp_path: Path) -> None:
     (tmp_path / "base/deployment.yaml").write_text(DEPLOYMENT)
     overlay = tmp_path / "overlays/staging"
     overlay.mkdir(parents=True)
-    pinned = pin_image(overlay_kustomization("staging"), "k.yaml", REPO, digest("a"))
+    pinned = drop_unreleased(pin_image(overlay_kustomization("staging"), "k.yaml", REPO, digest("a")), "k.yaml")
     (overlay / "kustomization.yaml").write_text(pinned)
 
     rendered = render(overlay)
@@ -110,3 +110,17 @@ def test_render_proves_the_digest_reaches_a_container(tmp_path: Path) -> None:
     check_rendered(overlay, rendered, f"{REPO}@{digest('a')}")
     with pytest.raises(OverlayError, match="match"):
         check_rendered(overlay, rendered, f"{REPO}@{digest('b')}")
+
+
+def test_the_first_release_drops_the_unreleased_component_and_nothing_else() -> None:
+    old = overlay_kustomization("staging")
+    assert unreleased(old, "k.yaml")
+    new = drop_unreleased(old, "k.yaml")
+    assert not unreleased(new, "k.yaml")
+    assert changed_lines(old, new) == [
+        "-",
+        "-components:",
+        "-  - ../../components/unreleased  # ci.promote drops this line with the first release",
+    ]
+    assert "../../base   # the shared manifests\n\nimages:" in new  # one blank line between the sections
+    assert drop_unreleased(new, "k.yaml") == new  # later releases change nothing there

@@ -1,10 +1,7 @@
-"""The audit side of a promotion: who approved, step outputs for the workflow, the registry alias hand-off."""
+"""The audit side of a promotion: who approved, step outputs for the workflow (no alias moves: test_promote_alias)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import inspect
 import re
 from pathlib import Path
 
@@ -13,8 +10,6 @@ import pytest
 from ci import promote
 from tests.ci.fake_github import REPO, TOKEN, FakeGitHub, serve
 from tests.ci.promote_fixtures import ACTIONS_VARS, REPOSITORY, GitOpsRepo, digest, facts_args, git, write_facts
-
-REGISTRY_LANDED = importlib.util.find_spec("ci.registry") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -83,29 +78,3 @@ def test_step_outputs_and_summary_for_the_workflow(
     assert "### Promotion to production" in summary.read_text()
     assert promote.main(["--env", "production", "--from-env", "staging", "--root", str(clone)]) == 0
     assert output.read_text().endswith("commit=\nchanged=false\n" + f"image={REPOSITORY}@{digest('one')}\n")
-
-
-def test_without_a_tracking_server_the_registry_is_left_alone(
-    staged: tuple[GitOpsRepo, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _, clone = staged
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
-    assert promote.main(["--env", "production", "--from-env", "staging", "--root", str(clone)]) == 0
-    assert "no MLflow tracking server" in capsys.readouterr().out
-
-
-@pytest.mark.skipif(REGISTRY_LANDED, reason="ci.registry exists: the alias is moved for real")
-def test_without_ci_registry_the_alias_is_skipped_not_failed(
-    staged: tuple[GitOpsRepo, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _, clone = staged
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
-    assert promote.main(["--env", "production", "--from-env", "staging", "--root", str(clone)]) == 0
-    assert "ci.registry is not available" in capsys.readouterr().out
-
-
-@pytest.mark.skipif(not REGISTRY_LANDED, reason="ci.registry (issue 3) has not landed")
-def test_ci_registry_accepts_the_call_promote_makes() -> None:
-    """promote calls `set_champion(model_name, version)`; the gates issue's function must accept exactly that."""
-    registry = importlib.import_module("ci.registry")
-    inspect.signature(registry.set_champion).bind("lighthouse-model", "3")

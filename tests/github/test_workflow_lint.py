@@ -20,6 +20,7 @@ from tests.conftest import require_binary
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GITHUB_DIR = REPO_ROOT / ".github"
 WORKFLOWS = sorted([*GITHUB_DIR.glob("workflows/*.yml"), *GITHUB_DIR.glob("workflows/*.yaml")])
+ACTIONS = sorted(GITHUB_DIR.glob("actions/*/action.y*ml"))
 DEPENDABOT = [p for p in (GITHUB_DIR / "dependabot.yml", GITHUB_DIR / "dependabot.yaml") if p.exists()]
 # owner/repo[/path]@<40-hex commit> # v1.2.3: a tag can move, a commit cannot; the comment names the release.
 PINNED_USES = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}\s+#\s*v\d+\.\d+\.\d+\S*$")
@@ -65,9 +66,14 @@ def test_workflow_matches_the_schema(workflow: Path) -> None:
     _schema_check(workflow, "vendor.github-workflows")
 
 
-@pytest.mark.parametrize("workflow", WORKFLOWS + DEPENDABOT, ids=_id)
+@pytest.mark.parametrize("workflow", WORKFLOWS + ACTIONS + DEPENDABOT, ids=_id)
 def test_zizmor_has_no_findings(workflow: Path) -> None:
     assert _zizmor_findings(workflow) == []
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=_id)
+def test_composite_action_matches_the_schema(action: Path) -> None:
+    _schema_check(action, "vendor.github-actions")
 
 
 @pytest.mark.parametrize("config", DEPENDABOT, ids=_id)

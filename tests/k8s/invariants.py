@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.k8s.argo import referenced_args
 from tests.k8s.manifests import Manifest, of_kind, only, ref
 
@@ -232,10 +234,11 @@ def serving_contract_problems(manifests: list[Manifest]) -> list[str]:
     empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
     if mounts.get(SERVING_CONTRACT["writable"]) not in empty_dirs:
         problems.append(f"{SERVING_CONTRACT['writable']} must be an emptyDir (the server's scratch space)")
-    # Writable: /tmp, and the inference log's volume when the monitor component mounts one (inference_log_problems).
+    # Writable: /tmp, and the inference log's volume when a component mounts one: the pod's own emptyDir that the
+    # shipper reads (shipping_problems), or the monitor component's claim (inference_log_problems).
     allowed = {SERVING_CONTRACT["writable"]}
     log_dir = _env(container).get(INFERENCE_LOG_ENV)
-    if log_dir in mounts and mounts[log_dir] in _claims(pod):
+    if log_dir in mounts and (mounts[log_dir] in _claims(pod) or mounts[log_dir] in empty_dirs):
         allowed.add(log_dir)
     if set(mounts) - allowed:
         problems.append(f"unexpected writable mounts {sorted(set(mounts) - allowed)}")
@@ -407,4 +410,90 @@ def monitor_problems(manifests: list[Manifest]) -> list[str]:
                 f"{where} podFailurePolicy fails the Job on exit codes {sorted(failing)}, "
                 f"the monitor's verdicts are {sorted(_verdict_exit_codes())}"
             )
+    return problems
+
+
+SHIPPER = "log-shipper"
+_ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+def shipping_problems(manifests: list[Manifest]) -> list[str]:
+    """The log shipper (k8s/components/inference-log-shipping) reads exactly the files the server finishes and
+    ships them line for line as `*.jsonl` objects the monitor reads, from the pod's own volume (no shared claim).
+
+    No shipper (the component left out): nothing to check. Checked on the rendered Rollout and the rendered
+    ConfigMap that holds Vector's configuration; Vector itself does not run here."""
+    from model.serve.inference_log import FILE_PREFIX, FINISHED_SUFFIX
+
+    rollout = only(manifests, "Rollout")
+    pod = rollout["spec"]["template"]["spec"]
+    shippers = [c for c in pod.get("initContainers", []) if c["name"] == SHIPPER]
+    if not shippers:
+        return []
+    (shipper,) = shippers
+    (server,) = pod["containers"]
+    where = f"{ref(rollout)} {SHIPPER}"
+    problems = []
+    if shipper.get("restartPolicy") != "Always":
+        problems.append(f"{where} must be a native sidecar (restartPolicy: Always) so it outlives the server")
+    log_dir = _env(server).get(INFERENCE_LOG_ENV)
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    server_mounts = {m["mountPath"]: m for m in server.get("volumeMounts", [])}
+    shipper_mounts = {m["mountPath"]: m for m in shipper.get("volumeMounts", [])}
+    log_mount = server_mounts.get(log_dir or "")
+    if log_mount is None:
+        return [*problems, f"{where}: the server's {INFERENCE_LOG_ENV}={log_dir} is not a mounted volume"]
+    log_volume = volumes[log_mount["name"]]
+    if log_volume.get("emptyDir") is None or "persistentVolumeClaim" in log_volume:
+        problems.append(f"{where}: the log volume {log_mount['name']!r} must be the pod's own emptyDir, no claim")
+    read = shipper_mounts.get(str(log_dir))
+    if read is None or read["name"] != log_mount["name"]:
+        problems.append(f"{where} does not mount the server's log volume at {log_dir}")
+    elif not read.get("readOnly"):
+        problems.append(f"{where} mounts the log volume writable; it only reads")
+    configs = [volumes[m["name"]] for m in shipper_mounts.values() if "configMap" in volumes[m["name"]]]
+    config_volume = configs[0] if configs else None
+    if config_volume is None:
+        return [*problems, f"{where} mounts no ConfigMap with its configuration"]
+    maps = {m["metadata"]["name"]: m for m in of_kind(manifests, "ConfigMap")}
+    name = config_volume["configMap"]["name"]
+    config_map = maps.get(name)
+    if config_map is None or "vector.yaml" not in config_map.get("data", {}):
+        return [*problems, f"{where}: ConfigMap {name!r} with vector.yaml is not rendered"]
+    text = config_map["data"]["vector.yaml"]
+    config = yaml.safe_load(text)
+    env = {e["name"]: e for e in shipper.get("env", [])}
+    for name in sorted(set(_ENV_REFERENCE.findall(text)) - set(env)):
+        problems.append(f"{where}: vector.yaml uses ${{{name}}}, which its environment does not set")
+    for name, entry in env.items():
+        key_ref = entry.get("valueFrom", {}).get("configMapKeyRef")
+        if key_ref and key_ref["key"] not in maps.get(key_ref["name"], {}).get("data", {}):
+            problems.append(f"{where}: env {name} reads {key_ref['name']}/{key_ref['key']}, which is not rendered")
+    data_dir = str(config.get("data_dir", ""))
+    writable = [path for path, m in shipper_mounts.items() if not m.get("readOnly")]
+    if not any(data_dir == path or data_dir.startswith(f"{path}/") for path in writable):
+        problems.append(f"{where}: data_dir {data_dir!r} is on no writable mount {sorted(writable)}")
+    files = [s for s in config.get("sources", {}).values() if s.get("type") == "file"]
+    wanted = f"{log_dir}/{FILE_PREFIX}*{FINISHED_SUFFIX}"
+    if [s.get("include") for s in files] != [[wanted]]:
+        problems.append(f"{where}: one file source must read exactly {wanted} (finished files only)")
+    sinks = list(config.get("sinks", {}).values())
+    expected = {
+        "type": "aws_s3",
+        "filename_extension": FINISHED_SUFFIX.lstrip("."),
+        "compression": "none",
+        "encoding": {"codec": "text"},
+        "framing": {"method": "newline_delimited"},
+        "acknowledgements": {"enabled": True},
+    }
+    for sink in sinks:
+        wrong = {k: sink.get(k) for k, v in expected.items() if sink.get(k) != v}
+        if wrong:
+            problems.append(f"{where}: sink must write {expected}, differs in {wrong}")
+        if not str(sink.get("key_prefix", "")).rsplit("/", 1)[-1].startswith(FILE_PREFIX):
+            problems.append(f"{where}: object names must start with {FILE_PREFIX!r} like the server's files")
+        if set(sink.get("inputs", [])) != set(config.get("sources", {})):
+            problems.append(f"{where}: the sink must ship every source")
+    if len(sinks) != 1:
+        problems.append(f"{where}: expected one sink, found {len(sinks)}")
     return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,7 +20,36 @@ ENVIRONMENTS = ("staging", "production")
 Manifest = dict[str, Any]
 
 #: Kinds validated by kubernetes-validate (the rest need a schema in k8s/schemas).
-CORE_API_GROUPS = ("v1", "apps/v1", "batch/v1", "autoscaling/v2", "policy/v1", "networking.k8s.io/v1")
+CORE_API_GROUPS = (
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "autoscaling/v2",
+    "policy/v1",
+    "networking.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1",
+)
+
+
+#: The digest the rendered overlays are pinned to in tests: what an overlay looks like after its first promotion.
+RELEASED_DIGEST = "sha256:" + "ab" * 32
+
+
+def released_copy(source: Path, destination: Path, digest: str = RELEASED_DIGEST) -> Path:
+    """A copy of k8s/ with every overlay edited as its first promotion edits it (ci.overlay: pin, drop unreleased).
+
+    The committed overlays run no workload before their first release (k8s/components/unreleased); the checks on
+    the workload need it rendered as it will run.
+    """
+    from ci import overlay
+
+    shutil.copytree(source, destination)
+    for kustomization in sorted((destination / "overlays").glob("*/kustomization.yaml")):
+        text = kustomization.read_text()
+        entry = overlay.pinned_image(text, str(kustomization))
+        text = overlay.pin_image(text, str(kustomization), entry.repository, digest)
+        kustomization.write_text(overlay.drop_unreleased(text, str(kustomization)))
+    return destination
 
 
 class RenderError(RuntimeError):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.k8s import invariants
 from tests.k8s.manifests import Manifest, only
@@ -21,12 +22,20 @@ CHECKS: dict[str, Check] = {
     "serving contract": invariants.serving_contract_problems,
     "monitor": invariants.monitor_problems,
     "inference log": invariants.inference_log_problems,
+    "log shipping": invariants.shipping_problems,
 }
+#: Breakages of the in-cluster monitor's claim and CronJob: shown on the overlay with k8s/components/monitor.
+MONITOR_CHECKS = {"monitor", "inference log"}
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))
 def test_invariant_holds(rendered: dict[str, list[Manifest]], environment: str, check: str) -> None:
     assert CHECKS[check](rendered[environment]) == []
+
+
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_invariant_holds_with_the_in_cluster_monitor(rendered_with_monitor: list[Manifest], check: str) -> None:
+    assert CHECKS[check](rendered_with_monitor) == []
 
 
 def _broken(
@@ -325,14 +334,80 @@ def _monitor_container(cronjob: Manifest) -> dict[str, Any]:
     return container
 
 
+def _shipper(rollout: Manifest) -> dict[str, Any]:
+    container: dict[str, Any] = next(c for c in _rollout_pod(rollout)["initContainers"] if c["name"] == "log-shipper")
+    return container
+
+
+def _shipper_mount(rollout: Manifest, name: str) -> dict[str, Any]:
+    mount: dict[str, Any] = next(m for m in _shipper(rollout)["volumeMounts"] if m["name"] == name)
+    return mount
+
+
+def _log_volume(rollout: Manifest) -> dict[str, Any]:
+    volume: dict[str, Any] = next(v for v in _rollout_pod(rollout)["volumes"] if v["name"] == "inference-log")
+    return volume
+
+
+def _vector(edit: Callable[[dict[str, Any]], object]) -> Callable[[Manifest], object]:
+    """Edit the rendered Vector configuration (the ConfigMap's vector.yaml) as data."""
+
+    def apply(config_map: Manifest) -> None:
+        config = yaml.safe_load(config_map["data"]["vector.yaml"])
+        edit(config)
+        config_map["data"]["vector.yaml"] = yaml.safe_dump(config)
+
+    return apply
+
+
+def _shipper_config_map(manifests: list[Manifest]) -> str:
+    return next(m["metadata"]["name"] for m in manifests if m["kind"] == "ConfigMap" and "vector.yaml" in m["data"])
+
+
+SHIPPING_BREAKAGES = [
+    (lambda r: _shipper(r).pop("restartPolicy"), "native sidecar"),
+    (lambda r: _shipper_mount(r, "inference-log").pop("readOnly"), "writable"),
+    (lambda r: _shipper(r)["env"].pop(), "which its environment does not set"),
+    (lambda r: _log_volume(r).update(persistentVolumeClaim={"claimName": "x"}, emptyDir=None), "emptyDir"),
+]
+VECTOR_BREAKAGES = [
+    (lambda c: c["sources"]["inference_log"].update(include=["/data/inference-log/*"]), "finished files only"),
+    (lambda c: c["sinks"]["object_store"].update(compression="gzip"), "differs in {'compression': 'gzip'}"),
+    (lambda c: c["sinks"]["object_store"].update(encoding={"codec": "json"}), "differs in {'encoding'"),
+    (lambda c: c["sinks"]["object_store"].update(filename_extension="log"), "filename_extension"),
+    (lambda c: c["sinks"]["object_store"].update(key_prefix="logs/%F/"), "must start with 'inference-'"),
+    (lambda c: c.update(data_dir="/etc/vector/state"), "data_dir '/etc/vector/state' is on no writable mount"),
+]
+
+
+@pytest.mark.parametrize(("edit", "words"), SHIPPING_BREAKAGES, ids=[b[-1] for b in SHIPPING_BREAKAGES])
+def test_the_shipping_invariant_catches_a_broken_pod(
+    rendered: dict[str, list[Manifest]], edit: Callable[[Manifest], object], words: str
+) -> None:
+    problems = invariants.shipping_problems(_broken(rendered["staging"], "Rollout", None, edit))
+    assert any(words in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize(("edit", "words"), VECTOR_BREAKAGES, ids=[b[-1] for b in VECTOR_BREAKAGES])
+def test_the_shipping_invariant_catches_a_broken_vector_config(
+    rendered: dict[str, list[Manifest]], edit: Callable[[dict[str, Any]], object], words: str
+) -> None:
+    manifests = rendered["staging"]
+    broken = _broken(manifests, "ConfigMap", _shipper_config_map(manifests), _vector(edit))
+    problems = invariants.shipping_problems(broken)
+    assert any(words in problem for problem in problems), problems
+
+
 @pytest.mark.parametrize(("check", "kind", "name", "edit", "words"), BREAKAGES, ids=[b[-1] for b in BREAKAGES])
 def test_invariant_catches_the_mistake(
     rendered: dict[str, list[Manifest]],
+    rendered_with_monitor: list[Manifest],
     check: str,
     kind: str,
     name: str | None,
     edit: Callable[[Manifest], object],
     words: str,
 ) -> None:
-    problems = CHECKS[check](_broken(rendered["staging"], kind, name, edit))
+    manifests = rendered_with_monitor if check in MONITOR_CHECKS else rendered["staging"]
+    problems = CHECKS[check](_broken(manifests, kind, name, edit))
     assert any(words in problem for problem in problems), problems

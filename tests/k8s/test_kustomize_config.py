@@ -4,21 +4,19 @@ settings copied in by replacements. Each is exercised on a copy of k8s/ in a tem
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.k8s import invariants
-from tests.k8s.manifests import K8S_DIR, OVERLAYS_DIR, Manifest, of_kind, only, render
+from tests.k8s.manifests import K8S_DIR, OVERLAYS_DIR, Manifest, of_kind, only, released_copy, render
 
 
 @pytest.fixture
 def k8s_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "k8s"
-    shutil.copytree(K8S_DIR, target)
-    return target
+    """k8s/ after each environment's first promotion (the committed overlays run no workload yet)."""
+    return released_copy(K8S_DIR, tmp_path / "k8s")
 
 
 def _edit_kustomization(directory: Path, **changes: object) -> None:
@@ -61,14 +59,11 @@ def test_name_prefix_keeps_every_reference(k8s_copy: Path, kubectl: str) -> None
     rollout = only(manifests, "Rollout", "blue-model-server")
     assert rollout["spec"]["strategy"]["canary"]["canaryService"] == "blue-model-server-canary"
     assert rollout["spec"]["template"]["spec"]["serviceAccountName"] == "blue-model-server"
-    claims = {
-        v["persistentVolumeClaim"]["claimName"]
-        for v in rollout["spec"]["template"]["spec"]["volumes"]
-        if "persistentVolumeClaim" in v
-    }
-    assert claims == {"blue-model-inference-log"}
+    config_maps = {v["configMap"]["name"] for v in rollout["spec"]["template"]["spec"]["volumes"] if "configMap" in v}
+    assert {m["metadata"]["name"] for m in of_kind(manifests, "ConfigMap")} >= config_maps
+    assert all(name.startswith("blue-inference-log-shipper") for name in config_maps)
     assert invariants.reference_problems(manifests) == []
-    assert invariants.inference_log_problems(manifests) == []
+    assert invariants.shipping_problems(manifests) == []
     assert invariants.analysis_problems(manifests) == []
     assert invariants.replica_problems(manifests) == []
 
@@ -81,7 +76,8 @@ def _strategic_merge_patches_on_rollouts(overlay: Path) -> list[str]:
     for patch in kustomization.get("patches", []):
         body = yaml.safe_load(patch["patch"] if "patch" in patch else (overlay / patch["path"]).read_text())
         kind = patch.get("target", {}).get("kind") or (body or {}).get("kind")
-        if kind == "Rollout" and not isinstance(body, list):
+        deletes = isinstance(body, dict) and body.get("$patch") == "delete"  # removes the object, merges nothing
+        if kind == "Rollout" and not isinstance(body, list) and not deletes:
             found.append(patch.get("path", "<inline patch>"))
     return found
 
@@ -96,8 +92,8 @@ def test_components_patch_the_rollout_with_json_patches_only(component: str) -> 
     assert _strategic_merge_patches_on_rollouts(K8S_DIR / "components" / component) == []
 
 
-def test_without_the_monitor_component_the_servers_log_nothing_and_mount_only_tmp(k8s_copy: Path, kubectl: str) -> None:
-    """A fork without ReadWriteMany storage leaves the component out: no volume, no INFERENCE_LOG_DIR."""
+def test_without_a_log_component_the_servers_log_nothing_and_mount_only_tmp(k8s_copy: Path, kubectl: str) -> None:
+    """A fork with no object store leaves the shipping component out: no volume, no INFERENCE_LOG_DIR."""
     overlay = k8s_copy / "overlays" / "staging"
     _edit_kustomization(overlay, components=None)
     manifests = render(overlay, kubectl)
@@ -107,6 +103,8 @@ def test_without_the_monitor_component_the_servers_log_nothing_and_mount_only_tm
     assert not [e for e in container["env"] if e["name"].startswith("INFERENCE_LOG_")]
     assert invariants.serving_contract_problems(manifests) == []
     assert invariants.inference_log_problems(manifests) == []
+    assert invariants.shipping_problems(manifests) == []
+    assert "initContainers" not in only(manifests, "Rollout")["spec"]["template"]["spec"]
 
 
 def test_a_strategic_merge_patch_would_drop_the_container_and_is_caught(k8s_copy: Path, kubectl: str) -> None:
@@ -145,7 +143,8 @@ def _prometheus_addresses(manifests: list[Manifest]) -> set[str]:
 def test_prometheus_address_comes_from_settings(rendered: dict[str, list[Manifest]], environment: str) -> None:
     settings = yaml.safe_load((K8S_DIR / "base" / "settings.yaml").read_text())
     assert _prometheus_addresses(rendered[environment]) == {settings["data"]["prometheusAddress"]}
-    assert not of_kind(rendered[environment], "ConfigMap"), "the local-config settings must not be deployed"
+    deployed = {m["metadata"]["name"] for m in of_kind(rendered[environment], "ConfigMap")}
+    assert settings["metadata"]["name"] not in deployed, "the local-config settings must not be deployed"
 
 
 def test_changing_the_prometheus_address_in_one_place_changes_every_template(k8s_copy: Path, kubectl: str) -> None:

@@ -12,7 +12,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from tests.k8s.manifests import SCHEMAS_DIR, Manifest, is_core, only, ref, rollout_as_deployment
+from tests.k8s.manifests import ENVIRONMENTS, SCHEMAS_DIR, Manifest, is_core, only, ref, rollout_as_deployment
 
 #: The Kubernetes version the manifests target (the oldest the docs support).
 KUBERNETES_VERSION = "1.32"
@@ -24,6 +24,7 @@ SCHEMA_FILES = {
     ("argoproj.io/v1alpha1", "AppProject"): "appproject-argoproj-v1alpha1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-monitoring-v1.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule-monitoring-v1.json",
+    ("policy.sigstore.dev/v1alpha1", "ClusterImagePolicy"): "clusterimagepolicy-sigstore-v1alpha1.json",
 }
 
 
@@ -64,8 +65,8 @@ def test_overlay_renders_the_expected_kinds(rendered: dict[str, list[Manifest]],
         ["AnalysisTemplate"] * 3
         + ["HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "PodMonitor", "PrometheusRule"]
         + ["Rollout", "Service", "Service", "Service", "ServiceAccount"]
-        # the drift monitor (k8s/components/monitor)
-        + ["CronJob", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount"]
+        # inference-log shipping (k8s/components/inference-log-shipping): Vector's config, bucket, egress
+        + ["ConfigMap", "ConfigMap", "NetworkPolicy"]
     )
     assert {m["metadata"]["namespace"] for m in rendered[environment]} == {f"lighthouse-{environment}"}
 
@@ -73,6 +74,17 @@ def test_overlay_renders_the_expected_kinds(rendered: dict[str, list[Manifest]],
 def test_every_rendered_object_validates(rendered: dict[str, list[Manifest]], environment: str) -> None:
     errors = [error for manifest in rendered[environment] for error in validation_errors(manifest)]
     assert errors == []
+
+
+def test_every_object_of_a_first_sync_validates(rendered_as_committed: dict[str, list[Manifest]]) -> None:
+    manifests = [m for env in ENVIRONMENTS for m in rendered_as_committed[env]]
+    errors = [error for manifest in manifests for error in validation_errors(manifest)]
+    assert errors == []
+
+
+def test_the_in_cluster_monitor_variant_validates(rendered_with_monitor: list[Manifest]) -> None:
+    assert {"CronJob", "PersistentVolumeClaim"} <= {m["kind"] for m in rendered_with_monitor}
+    assert [error for manifest in rendered_with_monitor for error in validation_errors(manifest)] == []
 
 
 def test_rollout_pod_template_validates_as_core_pod_template(

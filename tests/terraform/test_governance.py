@@ -87,7 +87,7 @@ def test_ruleset_on_main_requires_review_and_the_pr_checks(governance: Module) -
     ruleset = governance.resource("github_repository_ruleset", "release_branch")
     assert ruleset["enforcement"] == "active"
     assert ruleset["target"] == "branch"
-    assert "bypass_actors" not in ruleset, "nobody may bypass the main ruleset"
+    assert "bypass_actors" not in ruleset, "only the promotion App may bypass, through the dynamic block"
     [conditions] = ruleset["conditions"]
     assert conditions["ref_name"][0]["include"] == ["refs/heads/${var.release_branch}"]
     [rules] = ruleset["rules"]
@@ -132,3 +132,37 @@ def test_repository_root_wires_reviewers_and_checks_through() -> None:
     assert root.variables["required_status_checks"]["default"] == ["pr / checks"]
     example = load(TERRAFORM_DIR / "envs" / "repository" / "example.tfvars")
     assert example["production_reviewer_users"], "the example must show a production reviewer"
+
+
+def test_the_only_bypass_actor_is_the_promotion_app(governance: Module) -> None:
+    """The promotion commits land straight on main: the ruleset exempts exactly one GitHub App, when configured."""
+    ruleset = governance.resource("github_repository_ruleset", "release_branch")
+    dynamics = [block for block in ruleset.get("dynamic", []) if "bypass_actors" in block]
+    [block] = dynamics
+    bypass = block["bypass_actors"]
+    assert bypass["for_each"] == "${var.promotion_app_id == null ? [] : [var.promotion_app_id]}"
+    [content] = bypass["content"]
+    assert content == {"actor_id": "${bypass_actors.value}", "actor_type": "Integration", "bypass_mode": "always"}
+    spec = governance.variables["promotion_app_id"]
+    assert spec["default"] is None, "no App by default: a fresh fork has none"
+    assert "floor(var.promotion_app_id)" in spec["validation"][0]["condition"]
+
+
+def test_the_app_id_reaches_only_the_promotion_environments(governance: Module) -> None:
+    promotion = governance.locals["promotion_variables"]
+    assert "staging" in promotion
+    assert "production" in promotion
+    assert "infrastructure" not in promotion
+    assert "PROMOTION_APP_ID" in promotion
+    root = load_module(TERRAFORM_DIR / "envs" / "repository")
+    assert root.modules["governance"]["promotion_app_id"] == "${var.promotion_app_id}"
+
+
+def test_the_required_check_names_a_job_of_the_pr_workflow(governance: Module) -> None:
+    """A required check that never reports blocks every merge: it must be a check-run name pr.yml produces."""
+    import yaml
+
+    workflow = yaml.safe_load((TERRAFORM_DIR.parent / ".github" / "workflows" / "pr.yml").read_text())
+    names = {job.get("name", job_id) for job_id, job in workflow["jobs"].items()}
+    for check in governance.variables["required_status_checks"]["default"]:
+        assert check in names, f"required check {check!r} is not a job name in pr.yml ({sorted(names)})"

@@ -23,6 +23,7 @@ def test_each_role_trusts_exact_subjects_of_this_repository() -> None:
     assert subjects["production_role"] == ["repo:acme/model:environment:production"]
     assert subjects["terraform_apply_role"] == ["repo:acme/model:environment:infrastructure"]
     assert subjects["pr_role"] == ["repo:acme/model:pull_request"]
+    assert subjects["terraform_plan_role"] == ["repo:acme/model:pull_request"]
     assert sorted(subjects["main_role"]) == [
         "repo:acme/model:environment:staging",
         "repo:acme/model:ref:refs/heads/main",

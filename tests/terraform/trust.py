@@ -16,7 +16,7 @@ EXPECTED_SUBJECTS = {
     "pr_role": {"pull_request"},
     "main_role": {"ref:refs/heads/main", "environment:staging"},
     "production_role": {"environment:production"},
-    "terraform_plan_role": {"pull_request", "ref:refs/heads/main"},
+    "terraform_plan_role": {"pull_request"},
     "terraform_apply_role": {"environment:infrastructure"},
 }
 MUST_TRUST = {

@@ -23,6 +23,7 @@ module "platform" {
   create_image_repository     = var.create_image_repository
   create_terraform_roles      = var.create_terraform_roles
   terraform_apply_policy_arns = var.terraform_apply_policy_arns
+  terraform_state_bucket      = var.terraform_state_bucket
   data_version_retention_days = var.data_version_retention_days
   database                    = var.database
 }

@@ -57,6 +57,12 @@ variable "create_terraform_roles" {
   default     = true
 }
 
+variable "terraform_state_bucket" {
+  description = "Bucket of the terraform state (the same as TF_STATE_BUCKET): the plan role reads lighthouse/* in it."
+  type        = string
+  default     = null
+}
+
 variable "terraform_apply_policy_arns" {
   description = "Managed policies of the apply role (see the module's variable for why this is admin-equivalent)."
   type        = list(string)

@@ -11,6 +11,10 @@ production_wait_timer_minutes = 0
 required_status_checks = ["pr / checks"]
 required_approvals     = 1
 
+# The GitHub App that pushes promotion commits past the ruleset (docs/gitops.md, "First fork"): its ID here, its
+# private key as the environment secret PROMOTION_APP_PRIVATE_KEY of staging and production.
+# promotion_app_id = 123456
+
 # Read the platform root's outputs (role ARNs, bucket URLs) from its state and publish them as Actions variables.
 platform_state = {
   bucket = "your-terraform-state-bucket"

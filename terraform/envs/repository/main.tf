@@ -38,6 +38,7 @@ module "governance" {
   required_status_checks        = var.required_status_checks
   required_approvals            = var.required_approvals
   require_code_owner_review     = var.require_code_owner_review
+  promotion_app_id              = var.promotion_app_id
 
   actions_variables     = merge(lookup(local.platform_outputs, "github_actions_variables", {}), local.state_variables, var.actions_variables)
   environment_variables = merge(lookup(local.platform_outputs, "github_environment_variables", {}), var.environment_variables)

@@ -55,6 +55,12 @@ variable "require_code_owner_review" {
   default     = false
 }
 
+variable "promotion_app_id" {
+  description = "GitHub App that pushes promotion commits (the ruleset's bypass actor); null without one (docs/gitops.md)."
+  type        = number
+  default     = null
+}
+
 variable "platform_state" {
   description = "Where the platform root keeps its state; its outputs become Actions variables. null skips it."
   type = object({

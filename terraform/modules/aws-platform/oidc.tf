@@ -69,17 +69,20 @@ module "production_role" {
   depends_on = [aws_iam_openid_connect_provider.github]
 }
 
-# terraform plan refreshes every resource of this configuration, so it reads account-wide; it runs with -lock=false.
+# The infra workflow's plan runs the code of a same-repository pull request, so its role may read only what a plan
+# of this configuration refreshes (permissions.tf: terraform_plan): resource settings of the platform's own
+# buckets, key, registry, roles and database, and the state object. No object data, no secret values, no writes;
+# it runs with -lock=false. Only pull requests use it: main applies with the apply role.
 module "terraform_plan_role" {
   source = "../github-oidc-role"
   count  = var.create_terraform_roles ? 1 : 0
 
-  name                = "${var.name_prefix}-github-terraform-plan"
-  description         = "Read-only terraform plan for ${local.repository}"
-  oidc_provider_arn   = local.oidc_provider_arn
-  subjects            = [local.oidc_subjects.pull_request, local.oidc_subjects.main_branch]
-  managed_policy_arns = { ReadOnlyAccess = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess" }
-  tags                = var.tags
+  name               = "${var.name_prefix}-github-terraform-plan"
+  description        = "Read-only terraform plan for ${local.repository}"
+  oidc_provider_arn  = local.oidc_provider_arn
+  subjects           = [local.oidc_subjects.pull_request]
+  inline_policy_json = data.aws_iam_policy_document.terraform_plan.json
+  tags               = var.tags
 
   depends_on = [aws_iam_openid_connect_provider.github]
 }

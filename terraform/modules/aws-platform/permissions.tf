@@ -87,3 +87,99 @@ data "aws_iam_policy_document" "production" {
     resources = [aws_kms_key.platform.arn]
   }
 }
+
+# What `terraform plan` of this configuration reads, and nothing else: the configuration of the platform's own
+# resources (found by their name prefix), never their contents. No s3:GetObject on the data buckets, no
+# secretsmanager:GetSecretValue, no kms:Decrypt, no write of any kind.
+locals {
+  own_buckets = "arn:${local.partition}:s3:::${local.bucket_prefix}-*"
+  own_roles   = "arn:${local.partition}:iam::${local.account_id}:role/${var.name_prefix}-*"
+  state_objects = var.terraform_state_bucket == null ? [] : [
+    "arn:${local.partition}:s3:::${var.terraform_state_bucket}/lighthouse/*",
+  ]
+}
+
+data "aws_iam_policy_document" "terraform_plan" {
+  statement {
+    sid       = "WhoAmI"
+    actions   = ["sts:GetCallerIdentity"]
+    resources = ["*"] # GetCallerIdentity takes no resource
+  }
+
+  statement {
+    sid       = "ReadOidcProvider"
+    actions   = ["iam:GetOpenIDConnectProvider"]
+    resources = [local.oidc_provider_arn]
+  }
+
+  statement {
+    sid = "ReadBucketSettings"
+    actions = [
+      "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketLocation", "s3:GetBucketLogging",
+      "s3:GetBucketObjectLockConfiguration", "s3:GetBucketOwnershipControls", "s3:GetBucketPolicy",
+      "s3:GetBucketPublicAccessBlock", "s3:GetBucketRequestPayment", "s3:GetBucketTagging",
+      "s3:GetBucketVersioning", "s3:GetBucketWebsite", "s3:GetEncryptionConfiguration",
+      "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetAccelerateConfiguration",
+      "s3:GetBucketNotification", "s3:GetIntelligentTieringConfiguration", "s3:ListBucket",
+    ]
+    resources = [local.own_buckets]
+  }
+
+  statement {
+    sid       = "ReadKey"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = [aws_kms_key.platform.arn]
+  }
+
+  statement {
+    sid       = "ListAliases"
+    actions   = ["kms:ListAliases"]
+    resources = ["*"] # ListAliases has no resource-level permission
+  }
+
+  statement {
+    sid       = "ReadRoles"
+    actions   = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListRoleTags"]
+    resources = [local.own_roles]
+  }
+
+  dynamic "statement" {
+    for_each = var.create_image_repository ? [1] : []
+    content {
+      sid       = "ReadRegistrySettings"
+      actions   = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource", "ecr:GetRepositoryPolicy"]
+      resources = local.image_repo_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.database.enabled ? [1] : []
+    content {
+      sid = "ReadDatabaseSettings"
+      actions = [
+        "rds:DescribeDBInstances", "rds:DescribeDBSubnetGroups", "rds:DescribeDBParameterGroups",
+        "rds:DescribeDBParameters", "rds:ListTagsForResource", "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
+      ]
+      resources = ["*"] # the Describe calls of RDS and EC2 take no resource-level permission
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.terraform_state_bucket == null ? [] : [1]
+    content {
+      sid       = "ReadState"
+      actions   = ["s3:GetObject"]
+      resources = local.state_objects
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.terraform_state_bucket == null ? [] : [1]
+    content {
+      sid       = "ListState"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${var.terraform_state_bucket}"]
+    }
+  }
+}

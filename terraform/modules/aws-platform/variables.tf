@@ -123,6 +123,17 @@ variable "create_terraform_roles" {
   default     = true
 }
 
+variable "terraform_state_bucket" {
+  description = "Bucket holding the terraform state (key lighthouse/*): the plan role may read those objects and nothing else in it. null: no state access (plan then fails at init)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.terraform_state_bucket == null ? true : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.terraform_state_bucket))
+    error_message = "terraform_state_bucket must be an S3 bucket name."
+  }
+}
+
 variable "terraform_apply_policy_arns" {
   description = "Managed policies of the terraform apply role. It manages IAM roles, so any policy that lets it apply this module is admin-equivalent: its guard is the trust policy (infrastructure environment, main only, reviewers)."
   type        = list(string)

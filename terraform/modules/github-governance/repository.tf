@@ -6,7 +6,18 @@ resource "github_repository_ruleset" "release_branch" {
   repository  = var.github_repository
   target      = "branch"
   enforcement = "active"
-  # No bypass_actors: nobody, admins included, merges around the review and the checks.
+  # Nobody, admins included, merges around the review and the checks. The one exception is the promotion GitHub
+  # App (when configured): it pushes the promotion commits (two files under k8s/overlays/<env>/) straight to the
+  # release branch. An App is the narrowest actor GitHub lets a ruleset exempt: one installation, on this
+  # repository, with contents: write only, its private key an environment secret of staging and production.
+  dynamic "bypass_actors" {
+    for_each = var.promotion_app_id == null ? [] : [var.promotion_app_id]
+    content {
+      actor_id    = bypass_actors.value
+      actor_type  = "Integration"
+      bypass_mode = "always"
+    }
+  }
 
   conditions {
     ref_name {
@@ -63,8 +74,18 @@ resource "github_actions_variable" "this" {
 }
 
 locals {
+  # The promotion jobs (staging, production environments) read the App ID; its private key is an environment
+  # secret set by hand (PROMOTION_APP_PRIVATE_KEY), so it never lands in the terraform state.
+  promotion_variables = var.promotion_app_id == null ? {} : {
+    staging    = { PROMOTION_APP_ID = tostring(var.promotion_app_id) }
+    production = { PROMOTION_APP_ID = tostring(var.promotion_app_id) }
+  }
+  variables_by_environment = {
+    for environment in setunion(keys(local.promotion_variables), keys(var.environment_variables)) :
+    environment => merge(lookup(local.promotion_variables, environment, {}), lookup(var.environment_variables, environment, {}))
+  }
   environment_variables = merge({}, [
-    for environment, vars in var.environment_variables : {
+    for environment, vars in local.variables_by_environment : {
       for name, value in vars : "${environment}/${name}" => { environment = environment, name = name, value = value }
     }
   ]...)

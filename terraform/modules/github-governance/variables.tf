@@ -95,6 +95,17 @@ variable "required_status_checks" {
   }
 }
 
+variable "promotion_app_id" {
+  description = "ID of the GitHub App whose installation token pushes promotion commits (the ruleset's only bypass actor). null: no App; the workflows then push with GITHUB_TOKEN, which a ruleset requiring pull requests rejects."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.promotion_app_id == null ? true : var.promotion_app_id > 0 && floor(var.promotion_app_id) == var.promotion_app_id
+    error_message = "promotion_app_id must be a GitHub App ID (a positive whole number) or null."
+  }
+}
+
 variable "status_check_integration_id" {
   description = "GitHub App that must report the required checks (15368 = GitHub Actions), so no other app or token can fake them. null accepts any source."
   type        = number

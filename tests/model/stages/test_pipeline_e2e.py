@@ -82,7 +82,7 @@ def test_mlflow_run_has_params_metrics_data_hash_and_git_sha(built: Path) -> Non
     name = params["tracking"]["registered_model"]
     version = _registry(built).get_model_version_by_alias(name, "challenger")
     assert version.run_id == record["mlflow_run_id"]
-    assert version.tags["sha256"] == record["sha256"]
+    assert version.tags["model_sha256"] == record["sha256"]
 
 
 @pytest.mark.parametrize(

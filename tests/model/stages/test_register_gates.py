@@ -56,6 +56,7 @@ def test_main_exits_before_touching_the_registry(tmp_path: Path, monkeypatch: py
 
 
 def test_same_artifact_reuses_its_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the registry's sha256 tag, with no local registration.json (a fresh container or CI runner)."""
     from mlflow import MlflowClient
 
     monkeypatch.chdir(tmp_path)
@@ -63,10 +64,16 @@ def test_same_artifact_reuses_its_version(tmp_path: Path, monkeypatch: pytest.Mo
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.create_registered_model("m")
     (tmp_path / "src").mkdir()
-    version = client.create_model_version("m", source=str(tmp_path / "src"), tags={"sha256": "abc"})
-    register.REGISTRATION.parent.mkdir(parents=True, exist_ok=True)
-    register.REGISTRATION.write_text(json.dumps({"name": "m", "version": version.version, "sha256": "abc"}))
-    assert register._registered_before(client, "m", "abc") == "1"
-    assert register._registered_before(client, "m", "other") is None  # a new artifact gets a new version
+    sha, other = "a" * 64, "b" * 64
+    assert register._registered_before(client, "m", sha) is None
+    for key, tag in (("sha256", sha), (register.SHA256_TAG, other), (register.SHA256_TAG, sha)):  # old and new tag
+        client.create_model_version("m", source=str(tmp_path / "src"), tags={key: tag})
+    assert not register.REGISTRATION.exists()
+    assert register._registered_before(client, "m", sha) == "1"  # the oldest of its versions
+    assert register._registered_before(client, "m", other) == "2"
+    assert register._registered_before(client, "m", "c" * 64) is None  # a new artifact gets a new version
+    assert register._registered_before(client, "unregistered", sha) is None
+    assert register._registered_before(client, "m", "' or name != '") is None  # never part of a filter
     client.delete_model_version("m", "1")
-    assert register._registered_before(client, "m", "abc") is None  # gone from this registry: register again
+    client.delete_model_version("m", "3")
+    assert register._registered_before(client, "m", sha) is None  # gone from this registry: register again
