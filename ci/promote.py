@@ -47,9 +47,8 @@ from ci.release_record import (
 from ci.release_record import build as build_record
 from model.core.errors import LighthouseError
 from model.core.io import atomic_path
+from model.core.tracking import MODEL_SHA256_TAG
 
-#: The tag the register stage puts on each model version (model/stages/register.py).
-MODEL_SHA256_TAG = "model_sha256"
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2

@@ -14,19 +14,17 @@ import sys
 from typing import Any
 
 from model.core.errors import LighthouseError
-from model.core.tracking import CHALLENGER_ALIAS, tracking_uri
+from model.core.tracking import CHALLENGER_ALIAS, MODEL_SHA256_TAG, tracking_uri
 
 CHAMPION_ALIAS = "champion"
 STAGING_ALIAS = "staging"
 #: The alias that names what each environment runs, once ci.verify has seen it run.
 ENVIRONMENT_ALIASES = {"staging": STAGING_ALIAS, "production": CHAMPION_ALIAS}
-#: The model-version tag holding the artifact's sha256 (model/stages/register.py writes it).
-SHA256_TAG = "sha256"
 __all__ = [
     "CHALLENGER_ALIAS",
     "CHAMPION_ALIAS",
     "ENVIRONMENT_ALIASES",
-    "SHA256_TAG",
+    "MODEL_SHA256_TAG",
     "STAGING_ALIAS",
     "RegistryError",
     "alias_version",
@@ -71,7 +69,7 @@ def version_sha256(name: str, version: str | int, uri: str | None = None) -> str
         found = _client(uri).get_model_version(name, str(version))
     except MlflowException as exc:
         raise RegistryError(f"registry: {name} version {version} not found: {exc.message}") from exc
-    tag = (found.tags or {}).get(SHA256_TAG)
+    tag = (found.tags or {}).get(MODEL_SHA256_TAG)
     return str(tag) if tag else None
 
 

@@ -14,6 +14,9 @@ LOCAL_DB = Path("mlflow.db")
 LOCAL_ARTIFACTS = Path("mlartifacts")
 #: The alias the `register` stage gives each new, gated version (promotion moves `champion`).
 CHALLENGER_ALIAS = "challenger"
+#: The model-version tag holding the artifact's sha256: the register stage writes it, promotion, verification and
+#: the consistency check compare it with the model record and the release record.
+MODEL_SHA256_TAG = "model_sha256"
 
 
 def tracking_uri() -> str:

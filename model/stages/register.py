@@ -16,11 +16,10 @@ from model.core import artifact, paths
 from model.core.errors import LighthouseError
 from model.core.io import read_json, write_json
 from model.core.params import load_params
-from model.core.tracking import CHALLENGER_ALIAS, configure, tracking_uri
+from model.core.tracking import CHALLENGER_ALIAS, MODEL_SHA256_TAG, configure, tracking_uri
 
 REGISTRATION = paths.REGISTRATION
 #: The version's tag naming the artifact's sha256: ci.promote refuses a release whose registry tag differs.
-SHA256_TAG = "model_sha256"
 
 
 def gates_passed() -> tuple[bool, str]:
@@ -45,7 +44,7 @@ def _registered_before(client: Any, name: str, sha256: str) -> str | None:
     if not re.fullmatch(r"[0-9a-f]{64}", sha256) or "'" in name:
         return None  # never interpolate anything but a digest and a plain name into the filter
     versions: set[int] = set()
-    for tag in (SHA256_TAG, "sha256"):  # MLflow's filter has no OR
+    for tag in (MODEL_SHA256_TAG, "sha256"):  # MLflow's filter has no OR
         try:
             found = client.search_model_versions(f"name = '{name}' and tags.{tag} = '{sha256}'")
         except MlflowException:
@@ -80,10 +79,10 @@ def main() -> int:
             mlflow.register_model(
                 record.mlflow_model_uri,
                 name,
-                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, SHA256_TAG: record.sha256},
+                tags={"git_sha": record.git_sha, "data_hash": record.data_hash, MODEL_SHA256_TAG: record.sha256},
             ).version
         )
-    client.set_model_version_tag(name, number, SHA256_TAG, record.sha256)  # also on a version registered before
+    client.set_model_version_tag(name, number, MODEL_SHA256_TAG, record.sha256)  # also on a version registered before
     client.set_registered_model_alias(name, CHALLENGER_ALIAS, number)
     write_json(
         REGISTRATION,

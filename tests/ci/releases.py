@@ -60,7 +60,7 @@ def registered(uri: str, name: str, versions: dict[str, str], source: Path | str
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.create_registered_model(name)
     for version, sha256 in versions.items():
-        created = client.create_model_version(name, source=str(source), tags={registry.SHA256_TAG: sha256})
+        created = client.create_model_version(name, source=str(source), tags={registry.MODEL_SHA256_TAG: sha256})
         assert str(created.version) == version
 
 

@@ -196,7 +196,8 @@ def test_a_version_holding_another_model_is_named(
 ) -> None:
     from mlflow import MlflowClient
 
-    MlflowClient(tracking_uri=releases.uri).set_model_version_tag(releases.model, "3", registry.SHA256_TAG, "00" * 32)
+    client = MlflowClient(tracking_uri=releases.uri)
+    client.set_model_version_tag(releases.model, "3", registry.MODEL_SHA256_TAG, "00" * 32)
     registry.set_alias(releases.model, registry.STAGING_ALIAS, "3", releases.uri)
     github = FakeGitHub()
     assert check(releases, monkeypatch, github, "healthy", run=1) == consistency.EXIT_DIFFERENT

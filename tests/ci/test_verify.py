@@ -182,7 +182,8 @@ def test_a_registry_version_of_another_model_gets_no_alias(
     """Provenance across record and registry: version 3 must be the artifact release.json names."""
     from mlflow import MlflowClient
 
-    MlflowClient(tracking_uri=releases.uri).set_model_version_tag(releases.model, "3", registry.SHA256_TAG, "00" * 32)
+    client = MlflowClient(tracking_uri=releases.uri)
+    client.set_model_version_tag(releases.model, "3", registry.MODEL_SHA256_TAG, "00" * 32)
     run = run_verify(releases, ["healthy"], monkeypatch, capsys)
     assert run.code == verify.EXIT_RECORDING
     assert f"has sha256 tag {'00' * 32}, but the release records {RELEASE_SHA256}" in run.out

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from model.stages.register import SHA256_TAG
+from model.core.tracking import MODEL_SHA256_TAG
 from tests.images import services
 from tests.images.conftest import TIMINGS, BuiltImage
 from tests.images.engine import Engine
@@ -108,7 +108,7 @@ def test_the_first_run_trains_tracks_and_registers_on_the_server(
     version = client(stack).get_model_version_by_alias(PARAMS["tracking"]["registered_model"], "challenger")
     assert version.version == registration["version"]
     assert version.run_id == run.info.run_id
-    assert version.tags[SHA256_TAG] == summary["model_sha256"]
+    assert version.tags[MODEL_SHA256_TAG] == summary["model_sha256"]
 
 
 def test_the_model_is_in_the_artifact_bucket(first: JobRun, stack: Stack) -> None:

@@ -178,20 +178,6 @@ def scan(directory: Path) -> CheckovResults:
     return results
 
 
-@pytest.fixture(scope="session")
-def checkov_results(rendered: dict[str, list[Manifest]], tmp_path_factory: pytest.TempPathFactory) -> CheckovResults:
-    """One checkov run (it takes seconds to start) over both overlays and the weakened templates."""
-    directory = tmp_path_factory.mktemp("checkov")
-    for env, manifests in rendered.items():
-        scanned = [m for m in manifests if is_core(m)] + [rollout_as_deployment(only(manifests, "Rollout"))]
-        (directory / f"{env}.yaml").write_text(dump_all(scanned))
-    rollout = only(rendered["staging"], "Rollout")
-    weakened_objects = [weakened(rollout, name) for name in WEAKENINGS]
-    weakened_objects.append(weakened_cronjob(only(rendered["staging"], "CronJob", "model-monitor")))
-    (directory / "weakened.yaml").write_text(dump_all(weakened_objects))
-    return run_checkov(directory)
-
-
 def _failures(results: CheckovResults, resource_filter: Callable[[str], bool]) -> dict[str, set[str]]:
     return {r: o["failed"] for r, o in results.items() if resource_filter(r) and o["failed"]}
 

@@ -52,7 +52,7 @@ def test_at_least_one_production_reviewer_is_required(governance: Module) -> Non
     assert spec["default"] == [], "a default reviewer would hide a missing configuration"
 
 
-@pytest.mark.parametrize("environment", ["staging", "production", "infrastructure"])
+@pytest.mark.parametrize("environment", ["staging", "production", "infrastructure", "verification"])
 def test_environments_deploy_from_the_release_branch_only(governance: Module, environment: str) -> None:
     env = governance.resource("github_repository_environment", environment)
     [branch_policy] = env["deployment_branch_policy"]

@@ -78,6 +78,21 @@ resource "github_repository_environment" "infrastructure" {
   }
 }
 
+# What `verify` and `consistency` read with (.github/workflows/verify.yml): the read-only cluster credentials
+# (`KUBECONFIG_VERIFIER`, or `VERIFY_AWS_ROLE_ARN` + `EKS_CLUSTER_NAME`) and the MLflow token that moves the
+# `staging`/`champion` aliases. Jobs use it with `deployment: false`, so it needs no reviewer: nothing here deploys,
+# and keeping its secrets out of `staging`/`production` means the promotion jobs never hold cluster credentials.
+resource "github_repository_environment" "verification" {
+  repository        = var.github_repository
+  environment       = "verification"
+  can_admins_bypass = false
+
+  deployment_branch_policy {
+    protected_branches     = false
+    custom_branch_policies = true
+  }
+}
+
 resource "github_repository_environment_deployment_policy" "staging" {
   repository     = var.github_repository
   environment    = github_repository_environment.staging.environment
@@ -93,5 +108,11 @@ resource "github_repository_environment_deployment_policy" "production" {
 resource "github_repository_environment_deployment_policy" "infrastructure" {
   repository     = var.github_repository
   environment    = github_repository_environment.infrastructure.environment
+  branch_pattern = var.release_branch
+}
+
+resource "github_repository_environment_deployment_policy" "verification" {
+  repository     = var.github_repository
+  environment    = github_repository_environment.verification.environment
   branch_pattern = var.release_branch
 }

@@ -66,7 +66,8 @@ def test_same_artifact_reuses_its_version(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "src").mkdir()
     sha, other = "a" * 64, "b" * 64
     assert register._registered_before(client, "m", sha) is None
-    for key, tag in (("sha256", sha), (register.SHA256_TAG, other), (register.SHA256_TAG, sha)):  # old and new tag
+    new = register.MODEL_SHA256_TAG
+    for key, tag in (("sha256", sha), (new, other), (new, sha)):  # the old tag and the new
         client.create_model_version("m", source=str(tmp_path / "src"), tags={key: tag})
     assert not register.REGISTRATION.exists()
     assert register._registered_before(client, "m", sha) == "1"  # the oldest of its versions
