@@ -35,3 +35,21 @@ image: setup ## Build the serving image (needs Docker), labelled with the model'
 		--build-arg GIT_SHA="$$(field git_sha)" \
 		--build-arg MODEL_VERSION="$$(field model_version)" \
 		--build-arg DATA_HASH="$$(field data_hash)" .
+
+# Keyless signing of the model artifact (docs/serving.md#signatures): CI signs with its OIDC identity, and anyone can
+# check the bundle against that identity. Both need cosign (installed in CI by sigstore/cosign-installer).
+MODEL_SIGNATURE_BUNDLE ?= build/model.sigstore.json
+MODEL_SIGNATURE_IDENTITY ?=
+MODEL_SIGNATURE_ISSUER ?= https://token.actions.githubusercontent.com
+
+.PHONY: model-sign
+model-sign: ## Sign models/model.skops keyless with cosign into MODEL_SIGNATURE_BUNDLE (needs an OIDC identity)
+	@mkdir -p $(dir $(MODEL_SIGNATURE_BUNDLE))
+	cosign sign-blob --yes --bundle $(MODEL_SIGNATURE_BUNDLE) models/model.skops
+
+.PHONY: model-verify
+model-verify: ## Check MODEL_SIGNATURE_BUNDLE against MODEL_SIGNATURE_IDENTITY and _ISSUER (cosign verify-blob)
+	@test -n "$(MODEL_SIGNATURE_IDENTITY)" || { echo "MODEL_SIGNATURE_IDENTITY is not set: the workflow identity that must have signed (e.g. https://github.com/OWNER/REPO/.github/workflows/main.yml@refs/heads/main)" >&2; exit 2; }
+	@test -f "$(MODEL_SIGNATURE_BUNDLE)" || { echo "$(MODEL_SIGNATURE_BUNDLE): no signature bundle (make model-sign)" >&2; exit 2; }
+	cosign verify-blob --bundle $(MODEL_SIGNATURE_BUNDLE) --certificate-identity "$(MODEL_SIGNATURE_IDENTITY)" \
+		--certificate-oidc-issuer "$(MODEL_SIGNATURE_ISSUER)" models/model.skops

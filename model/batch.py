@@ -9,6 +9,7 @@ does not describe (ids, the label of a labelled set) are carried through to OUT 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -20,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from model.core import paths
 from model.core.errors import DataValidationError, LighthouseError
 from model.core.io import atomic_path
+from model.core.signing import ArtifactPolicy
 from model.serve.schema import instance_type, problems
 from model.serve.service import ModelService
 
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.output.suffix.lower() not in FORMATS:
             raise LighthouseError(f"{args.output}: unsupported format {args.output.suffix!r} (use .csv or .parquet)")
-        service = ModelService.load(args.model_dir)
+        service = ModelService.load(args.model_dir, policy=ArtifactPolicy.from_env(os.environ))
         frame = read_table(args.input, service)
         scored = score(frame, service, args.input)
         write_table(scored, args.output)

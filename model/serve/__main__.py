@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from model.core.errors import LighthouseError
+from model.core.signing import ArtifactPolicy
 from model.serve import logs
 from model.serve.config import MULTIPROCESS_ENV, Settings
 from model.serve.inference_log import InferenceLogConfig
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         inference_log = InferenceLogConfig.from_env(os.environ)
+        policy = ArtifactPolicy.from_env(os.environ)
     except LighthouseError as exc:
         return _refuse(str(exc))
     logs.configure(settings.log_level)
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.serve.service import ModelService  # heavy: numpy, scikit-learn, skops
 
     try:
-        service = ModelService.load(settings.model_dir, threads=1)
+        service = ModelService.load(settings.model_dir, threads=1, policy=policy)
     except LighthouseError as exc:
         return _refuse(str(exc))
     if args.check:
@@ -75,13 +77,27 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "loop": "uvloop",
-        "http": "httptools",
         "log_config": None,
         "access_log": False,  # our middleware logs each request, in JSON, with its id
         "server_header": False,
+        "timeout_keep_alive": settings.keepalive_timeout,
         "timeout_graceful_shutdown": settings.shutdown_timeout,
         "lifespan": "on",
     }
+
+
+def server_config(settings: Settings, app: Any, **options: Any) -> Any:
+    """uvicorn's Config with our HTTP protocol (model/serve/protocol.py) and its limits from the settings."""
+    from model.serve.protocol import Limits, ServerConfig
+
+    limits = Limits(
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_connections=settings.max_connections,
+    )
+    return ServerConfig(app, limits, **uvicorn_options(settings), **options)
 
 
 def serve(settings: Settings, service: ModelService, inference_log: InferenceLogConfig) -> int:
@@ -93,21 +109,22 @@ def serve(settings: Settings, service: ModelService, inference_log: InferenceLog
     # uvicorn re-raises the SIGTERM it handled once it has drained; a no-op handler turns that into exit 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
     app = server_app(settings, service, inference_log)
-    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings)))
+    server = uvicorn.Server(server_config(settings, app))
     server.run()
     return 0 if server.started else 1
 
 
 def serve_workers(settings: Settings) -> int:
     """WORKERS processes (uvicorn spawns them; each loads the model), metrics merged through files in /tmp."""
-    import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     signal.signal(signal.SIGTERM, lambda *_: None)
     metrics_dir = tempfile.mkdtemp(prefix="lighthouse-metrics-")
     os.environ[MULTIPROCESS_ENV] = metrics_dir
     try:
-        factory = "model.serve.server:app_from_env"
-        uvicorn.run(factory, factory=True, workers=settings.workers, **uvicorn_options(settings))
+        # What uvicorn.run does for workers, with our Config (and so our protocol and limits) in every worker.
+        config = server_config(settings, "model.serve.server:app_from_env", factory=True, workers=settings.workers)
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -11,6 +11,7 @@ one pass, predict, count the scores, run the prediction hooks, answer.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -35,6 +36,7 @@ from model.serve import STARTED_AT, logs
 from model.serve.config import Settings
 from model.serve.metrics import CONTENT_TYPE, Metrics
 from model.serve.predictor import Prediction
+from model.serve.protocol import BODY_TIMED_OUT, REFUSAL_RECORDER
 from model.serve.schema import Instance, Problem, openapi_document, problems, request_adapter
 from model.serve.service import ModelService
 
@@ -84,9 +86,17 @@ class ServerState:
 class ApiError(Exception):
     """A 4xx answer: status, a short kind, and the problems naming each field."""
 
-    def __init__(self, status: int, kind: str, message: str, found: list[Problem] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        found: list[Problem] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.kind, self.message, self.problems = status, kind, message, found or []
+        self.headers = headers or {}
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -116,9 +126,26 @@ async def read_body(request: Request, limit: int) -> bytes:
                 raise ApiError(413, "body_too_large", f"body: over the limit of {limit} bytes (MAX_BODY_BYTES)")
             chunks.append(chunk)
     except ClientDisconnect:
+        timed_out = request.scope.get(BODY_TIMED_OUT)
+        if timed_out:  # the protocol answered already (408, or 503 at shutdown); this is what the log says
+            raise ApiError(timed_out, "request_timeout", "body: not complete in time") from None
         # Nobody is left to answer; 499 (nginx's "client closed request") keeps it out of the 5xx error rate.
         raise ApiError(CLIENT_CLOSED, "client_closed_request", "body: the client went away mid-request") from None
     return b"".join(chunks)
+
+
+def check_unique_keys(body: bytes) -> None:
+    """400 naming the first key that an object of the body repeats."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise ApiError(400, "duplicate_key", f"body: key {key[:100]!r} appears more than once in an object")
+            seen[key] = value
+        return seen
+
+    json.loads(body, object_pairs_hook=pairs)
 
 
 def check_content_type(request: Request) -> None:
@@ -154,6 +181,11 @@ async def predict(request: Request) -> Response:
     except ValidationError as exc:
         raise validation_error(exc, state.settings.max_batch) from None
     instances: list[Instance] = payload["instances"]
+    # Duplicate keys: the parser keeps the last. Each key in the body has a colon after it, so as many colons as
+    # keys parsed means none is repeated (one C-speed count); otherwise (repeats, or colons inside strings) the
+    # exact check decides.
+    if body.count(b":") != 1 + sum(map(len, instances)):
+        check_unique_keys(body)
     prediction = state.service.predictor.predict(instances)
     state.metrics.observe_predictions(prediction.probabilities)
     version = state.service.info.model_version
@@ -196,7 +228,9 @@ async def openapi(request: Request) -> Response:
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.kind, exc.message, exc.problems)
+    response = error_response(exc.status, exc.kind, exc.message, exc.problems)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -220,14 +254,23 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 class Instrumentation:
-    """Request id, in-flight gauge, latency and count by endpoint/method/status, and the access log line."""
+    """Request id, in-flight gauge, latency and count by endpoint/method/status, the access log line, and the
+    concurrency cap (MAX_CONCURRENCY requests at once; probes and scrapes are never refused)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_concurrency: int) -> None:
         self.app = app
         self.metrics = metrics
+        self.max_concurrency = max_concurrency
+        self.active = 0
+
+    def record_refusal(self, status: int, seconds: float) -> None:
+        """A request the HTTP protocol refused before the app saw it (431, 408, 400): counted as `other`."""
+        self.metrics.observe_request(OTHER, OTHER, status, seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan" and "state" in scope:
+                scope["state"][REFUSAL_RECORDER] = self.record_refusal  # uvicorn hands this state to the protocol
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -249,12 +292,18 @@ class Instrumentation:
             access_log.debug("request received", extra={"method": method, "path": path[:200]})
         self.metrics.in_flight.inc()
         start = time.perf_counter()
+        busy = not quiet and self.active >= self.max_concurrency
+        self.active += 1
         try:
-            await self.app(scope, receive, send_with_id)
+            if busy:
+                await self._busy(send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception:
             # Already answered with a JSON 500 by the app's handler; log here (not in uvicorn) with the id.
             log.exception("unhandled error", extra={"method": method, "path": path[:200]})
         finally:
+            self.active -= 1
             elapsed = time.perf_counter() - start
             self.metrics.in_flight.dec()
             self.metrics.observe_request(handler, method, status, elapsed)
@@ -268,6 +317,19 @@ class Instrumentation:
                 }
                 access_log.log(level, "request", extra=fields)
             logs.request_id.reset(token)
+
+    async def _busy(self, send: Send) -> None:
+        response = error_response(
+            503, "overloaded", f"{self.max_concurrency} requests in progress (MAX_CONCURRENCY); retry shortly"
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [*response.raw_headers, (b"retry-after", b"1")],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
 
 
 def _request_id(scope: Scope) -> str | None:
@@ -343,9 +405,11 @@ def build_app(
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error, Exception: on_unexpected},
         lifespan=lifespan,
     )
+    # No slash redirects: Starlette builds them from the client's Host header (an open redirect); /predict/ is a 404.
+    app.router.redirect_slashes = False
     app.state.server = state
     # Outermost, so the request id and the metrics also cover Starlette's own error responses.
-    return Instrumentation(app, metrics_)
+    return Instrumentation(app, metrics_, settings.max_concurrency)
 
 
 __all__ = ["PredictionEvent", "PredictionHook", "build_app"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -24,7 +24,18 @@ ENV_VARS = {
     "max_batch": "MAX_BATCH",
     "max_body_bytes": "MAX_BODY_BYTES",
     "log_level": "LOG_LEVEL",
+    "max_header_bytes": "MAX_HEADER_BYTES",
+    "max_headers": "MAX_HEADERS",
+    "header_timeout": "HEADER_TIMEOUT",
+    "body_timeout": "BODY_TIMEOUT",
+    "keepalive_timeout": "KEEPALIVE_TIMEOUT",
+    "max_concurrency": "MAX_CONCURRENCY",
+    "max_connections": "MAX_CONNECTIONS",
+    "shutdown_timeout": "SHUTDOWN_TIMEOUT",
 }
+
+#: Seconds, finite and positive, at most an hour.
+Seconds = Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)]
 
 
 class Settings(BaseModel):
@@ -39,8 +50,22 @@ class Settings(BaseModel):
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=256 * 1_048_576)
     log_level: LogLevel = "info"
-    #: Seconds to wait for in-flight requests after SIGTERM (below Kubernetes' default 30 s grace period).
-    shutdown_timeout: float = 20.0
+    #: Request line plus headers, in bytes (431 beyond; nginx allows 4 x 8 KiB, Node 16 KiB).
+    max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    #: Header fields per request (431 beyond; Apache's and Tomcat's default).
+    max_headers: int = Field(default=100, ge=8, le=10_000)
+    #: From the connection (or a request's first byte) to the end of its headers (408, or a silent close).
+    header_timeout: Seconds = 10.0
+    #: From the end of the headers to the end of the body (408).
+    body_timeout: Seconds = 15.0
+    #: Idle keep-alive connections are closed after this long.
+    keepalive_timeout: Seconds = 5.0
+    #: Requests served at once (probes and /metrics excepted); more get 503 at once.
+    max_concurrency: int = Field(default=64, ge=1, le=100_000)
+    #: Open connections; more are closed as soon as they are accepted.
+    max_connections: int = Field(default=1024, ge=1, le=1_000_000)
+    #: After SIGTERM, the time to answer what was received (below Kubernetes' default 30 s grace period).
+    shutdown_timeout: Seconds = 20.0
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ import os
 
 from starlette.types import ASGIApp
 
+from model.core.signing import ArtifactPolicy
 from model.serve import logs
 from model.serve.app import PredictionEvent, PredictionHook, build_app
 from model.serve.config import Settings
@@ -65,5 +66,5 @@ def app_from_env() -> ASGIApp:
     settings = Settings.from_env(os.environ)
     logs.configure(settings.log_level)
     inference_log = InferenceLogConfig.from_env(os.environ)
-    service = ModelService.load(settings.model_dir, threads=1)
+    service = ModelService.load(settings.model_dir, threads=1, policy=ArtifactPolicy.from_env(os.environ))
     return server_app(settings, service, inference_log)

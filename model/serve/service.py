@@ -13,6 +13,7 @@ from model.core.contract import Contract, load_contract
 from model.core.errors import LighthouseError
 from model.core.io import read_json
 from model.core.provenance import sha256_of
+from model.core.signing import ArtifactPolicy
 from model.serve.predictor import Predictor
 
 log = logging.getLogger(__name__)
@@ -102,13 +103,15 @@ class ModelService:
     pipeline: Any
 
     @classmethod
-    def load(cls, model_dir: Path, threads: int | None = None) -> ModelService:
+    def load(cls, model_dir: Path, threads: int | None = None, policy: ArtifactPolicy | None = None) -> ModelService:
         """Verify and load; raise a LighthouseError naming the file and the problem otherwise.
+
+        `policy`: what the deployment demands beyond the record (MODEL_SHA256, MODEL_SIGNING_KEY).
 
         `threads` caps OpenMP/BLAS threads in this process (the server uses 1: one request is far too small to
         share, and on busy cores idle OpenMP threads spinning cost more than they save).
         """
-        pipeline, record = artifact.load_verified(model_dir)
+        pipeline, record = artifact.load_verified(model_dir, policy)
         if threads is not None:
             from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 

@@ -33,6 +33,11 @@ def main() -> int:
     x_train, y_train = features(train, contract), labels(train, contract)
     pipeline = build_pipeline(contract, params.train).fit(x_train, y_train)
 
+    try:
+        saved = artifact.save(pipeline, paths.MODEL_DIR)  # refuses a model holding a type outside ALLOWED_TYPES
+    except LighthouseError as exc:
+        print(f"train: {exc}", file=sys.stderr)
+        return 2
     mlflow = configure(params.tracking.experiment)
     from mlflow.models import infer_signature
 
@@ -50,21 +55,20 @@ def main() -> int:
         with warnings.catch_warnings():  # integer columns: MLflow warns they cannot hold missing values
             warnings.simplefilter("ignore", UserWarning)
             signature = infer_signature(sample, pipeline.predict_proba(sample))
-        untrusted = _skops_types(pipeline)
         info = mlflow.sklearn.log_model(
             pipeline,
             name="model",
             signature=signature,
             serialization_format="skops",
-            skops_trusted_types=untrusted,
+            skops_trusted_types=saved.trusted_types,
             # Pinned from this environment: faster and more honest than MLflow inferring them from the lock file.
             pip_requirements=_serving_requirements(),
         )
-    sha = artifact.save(pipeline, paths.MODEL_DIR)
     artifact.write_record(
         paths.MODEL_DIR,
         artifact.ModelRecord(
-            sha256=sha,
+            sha256=saved.sha256,
+            trusted_types=saved.trusted_types,
             estimator=params.train.estimator,
             features=list(x_train.columns),
             classes={"0": contract.target.negative_label, "1": contract.target.positive_label},
@@ -85,13 +89,6 @@ def _serving_requirements() -> list[str]:
     from importlib.metadata import version
 
     return [f"{name}=={version(name)}" for name in ("scikit-learn", "skops", "numpy", "scipy", "pandas")]
-
-
-def _skops_types(pipeline: object) -> list[str]:
-    """The non-default types skops needs trusted to reload this pipeline (e.g. the tree predictor)."""
-    import skops.io as sio
-
-    return list(sio.get_untrusted_types(data=sio.dumps(pipeline)))
 
 
 if __name__ == "__main__":

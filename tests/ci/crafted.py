@@ -127,11 +127,12 @@ def craft(
 
     model_dir = root / paths.MODEL_DIR
     model_dir.mkdir(parents=True, exist_ok=True)
-    sha = artifact.save(model, model_dir)
+    saved = artifact.save(model, model_dir)
     artifact.write_record(
         model_dir,
         artifact.ModelRecord(
-            sha256=sha,
+            sha256=saved.sha256,
+            trusted_types=saved.trusted_types,
             estimator=typed_params.train.estimator,
             features=[c.name for c in typed_contract.feature_columns],
             classes={"0": typed_contract.target.negative_label, "1": typed_contract.target.positive_label},

@@ -83,11 +83,12 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Example:
         contract, params = load_contract(paths.CONTRACT), load_params(paths.PARAMS)
         train, test = pd.read_parquet(paths.TRAIN_SPLIT), pd.read_parquet(paths.TEST_SPLIT)
         model = build_pipeline(contract, params.train).fit(features(train, contract), labels(train, contract))
-        sha = artifact.save(model, paths.MODEL_DIR)
+        saved = artifact.save(model, paths.MODEL_DIR)
         artifact.write_record(
             paths.MODEL_DIR,
             artifact.ModelRecord(
-                sha256=sha,
+                sha256=saved.sha256,
+                trusted_types=saved.trusted_types,
                 estimator=params.train.estimator,
                 features=[c.name for c in contract.feature_columns],
                 classes={"0": contract.target.negative_label, "1": contract.target.positive_label},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -51,17 +52,23 @@ def test_a_different_contract_is_refused(model_copy: Path) -> None:
 
 
 def test_untrusted_types_are_refused(trained: TrainedModel, tmp_path: Path) -> None:
-    """skops never loads a type outside the allow-list, even when the checksum matches."""
+    """skops never loads a type outside the allow-list, even when the checksum and the record's list match (the
+    writer refuses such a model, so the bytes are written directly, as an attacker would)."""
+    import skops.io as sio
+
+    column = trained.contract.feature_columns[0].name
     pipeline = Pipeline(
         [
-            ("preprocess", ColumnTransformer([("f", FunctionTransformer(json.dumps), ["age"])])),
+            ("preprocess", ColumnTransformer([("f", FunctionTransformer(json.dumps), [column])])),
             ("estimator", LogisticRegression()),
         ]
     )
     target = tmp_path / "evil"
     shutil.copytree(trained.model_dir, target)
     record = artifact.read_record(target)
-    sha = artifact.save(pipeline, target)
-    artifact.write_record(target, artifact.ModelRecord(**{**record.__dict__, "sha256": sha}))
-    with pytest.raises(ArtifactError, match=r"types outside the trusted set: \['json.dumps'\]"):
+    data = artifact.reproducible_skops(sio.dumps(pipeline))
+    (target / artifact.ARTIFACT_NAME).write_bytes(data)
+    forged = {**record.__dict__, "sha256": hashlib.sha256(data).hexdigest(), "trusted_types": ["json.dumps"]}
+    artifact.write_record(target, artifact.ModelRecord(**forged))
+    with pytest.raises(ArtifactError, match=r"types outside the allow-list \(ALLOWED_TYPES\): \['json.dumps'\]"):
         ModelService.load(target)

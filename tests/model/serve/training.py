@@ -68,8 +68,10 @@ def train_model(model_dir: Path, estimator: str = "hist_gradient_boosting") -> T
     shutil.copyfile(ROOT / paths.CONTRACT, model_dir / "contract.yaml")
     raw = model_dir / "raw.csv"
     frame.to_csv(raw, index=False)
+    saved = artifact.save(pipeline, model_dir)
     record = artifact.ModelRecord(
-        sha256=artifact.save(pipeline, model_dir),
+        sha256=saved.sha256,
+        trusted_types=saved.trusted_types,
         estimator=params.train.estimator,
         features=[c.name for c in contract.feature_columns],
         classes={"0": contract.target.negative_label, "1": contract.target.positive_label},

@@ -37,6 +37,7 @@ def test_main_exits_before_touching_the_registry(tmp_path: Path, monkeypatch: py
     (tmp_path / paths.MODEL_DIR).mkdir()
     record = {
         "sha256": "ab",
+        "trusted_types": [],
         "estimator": "x",
         "features": [],
         "classes": {},
