@@ -5,6 +5,7 @@ and `python -m ci.train_job` expect."""
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,27 @@ TRAINING_DIR = K8S_DIR / "training"
 NAMESPACE = "lighthouse-training"
 
 
+#: What train-cluster.yml pins: the image it built, by digest (the committed kustomization follows no tag).
+RUN_DIGEST = "sha256:" + "ab" * 32
+
+
 @pytest.fixture(scope="module")
-def job_render(kubectl: str) -> list[Manifest]:
-    return render(TRAINING_DIR, kubectl)
+def job_render(kubectl: str, tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
+    """The Job as a run creates it: k8s/training under a kustomization that pins the built image by digest."""
+    run = tmp_path_factory.mktemp("train-run")
+    (run / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"resources: [{os.path.relpath(TRAINING_DIR, run)}]\n"
+        f"images:\n  - {{name: lighthouse-train, newName: ghcr.io/acme/model-train, digest: '{RUN_DIGEST}'}}\n"
+    )
+    return render(run, kubectl)
+
+
+def test_the_committed_job_pins_no_tag_and_a_run_pins_its_digest(kubectl: str, job_render: list[Manifest]) -> None:
+    (committed,) = pod_of(only(render(TRAINING_DIR, kubectl), "Job"))["containers"]
+    assert committed["image"] == "lighthouse-train", "the logical name: each run maps it to its image by digest"
+    (container,) = pod_of(only(job_render, "Job"))["containers"]
+    assert container["image"] == f"ghcr.io/acme/model-train@{RUN_DIGEST}"
 
 
 @pytest.fixture(scope="module")
